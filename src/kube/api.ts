@@ -1,0 +1,27 @@
+// The single door to the Kubernetes API. Actions receive a KubeApi at construction; src/kube/ holds
+// the implementation on @kubernetes/client-node (timeouts, caching per backup/restore, counting).
+import type { JsonObject, KubeObject } from '../velero/types.ts';
+
+export interface ObjectKey {
+  apiVersion: string;
+  kind: string;
+  /** Absent for cluster-scoped objects. */
+  namespace?: string;
+  name: string;
+}
+
+export interface TypeKey {
+  apiVersion: string;
+  kind: string;
+  /** Absent for cluster-scoped kinds (or to list across all namespaces). */
+  namespace?: string;
+}
+
+export interface KubeApi {
+  /** undefined when the object does not exist (404); other failures throw an error naming the object. */
+  get(key: ObjectKey): Promise<KubeObject | undefined>;
+  list(type: TypeKey, options?: { labelSelector?: string }): Promise<KubeObject[]>;
+  create(object: KubeObject): Promise<KubeObject>;
+  /** RFC 7386 JSON merge patch. */
+  mergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject>;
+}

@@ -1,0 +1,83 @@
+// Every label, annotation and API name the plugin reads or writes, in one place.
+
+export const KUBEVIRT_GROUP = 'kubevirt.io';
+export const INSTANCETYPE_GROUP = 'instancetype.kubevirt.io';
+export const CDI_GROUP = 'cdi.kubevirt.io';
+
+export const Kinds = {
+  VirtualMachine: 'VirtualMachine',
+  VirtualMachineInstance: 'VirtualMachineInstance',
+  Instancetype: 'VirtualMachineInstancetype',
+  ClusterInstancetype: 'VirtualMachineClusterInstancetype',
+  Preference: 'VirtualMachinePreference',
+  ClusterPreference: 'VirtualMachineClusterPreference',
+  ControllerRevision: 'ControllerRevision',
+  DataVolume: 'DataVolume',
+  PersistentVolumeClaim: 'PersistentVolumeClaim',
+  Pod: 'Pod',
+} as const;
+
+export const Resources = {
+  virtualmachines: 'virtualmachines',
+  virtualmachineinstances: 'virtualmachineinstances',
+  instancetypes: 'virtualmachineinstancetypes',
+  clusterInstancetypes: 'virtualmachineclusterinstancetypes',
+  preferences: 'virtualmachinepreferences',
+  clusterPreferences: 'virtualmachineclusterpreferences',
+  controllerrevisions: 'controllerrevisions',
+  datavolumes: 'datavolumes',
+  persistentvolumeclaims: 'persistentvolumeclaims',
+  pods: 'pods',
+  secrets: 'secrets',
+  configmaps: 'configmaps',
+  serviceaccounts: 'serviceaccounts',
+  volumesnapshots: 'volumesnapshots',
+} as const;
+
+/** Labels KubeVirt puts on the ControllerRevisions that hold instance type / preference copies. */
+export const RevisionLabels = {
+  objectKind: 'instancetype.kubevirt.io/object-kind',
+  objectName: 'instancetype.kubevirt.io/object-name',
+  objectUid: 'instancetype.kubevirt.io/object-uid',
+  objectGeneration: 'instancetype.kubevirt.io/object-generation',
+  objectVersion: 'instancetype.kubevirt.io/object-version',
+} as const;
+
+/** Knobs users already rely on (reference plugin). */
+export const UserLabels = {
+  metadataBackup: 'velero.kubevirt.io/metadataBackup',
+  restoreRunStrategy: 'velero.kubevirt.io/restore-run-strategy',
+  clearMacAddress: 'velero.kubevirt.io/clear-mac-address',
+  generateNewFirmwareUuid: 'velero.kubevirt.io/generate-new-firmware-uuid',
+  pvcUid: 'velero.kubevirt.io/pvc-uid',
+  excludeFromBackup: 'velero.io/exclude-from-backup',
+} as const;
+
+/** Annotations the plugin writes on backed-up items. */
+export const PluginAnnotations = {
+  /**
+   * On a backed-up VirtualMachine: the point-in-time copies of the ControllerRevisions it references
+   * (see revision-copy.ts). Removed again on restore.
+   */
+  revisionCopies: 'velero.kubevirt.io/revision-copies',
+} as const;
+
+export const CdiAnnotations = {
+  prePopulated: 'cdi.kubevirt.io/storage.prePopulated',
+  populatedFor: 'cdi.kubevirt.io/storage.populatedFor',
+  veleroIsOwned: 'cdi.kubevirt.io/velero.isOwned',
+} as const;
+
+/** The names the reference plugin registers; we register the same ones to be a drop-in replacement. */
+export const ActionNames = {
+  backupVirtualMachine: 'kubevirt-velero-plugin/backup-virtualmachine-action',
+  backupVirtualMachineInstance: 'kubevirt-velero-plugin/backup-virtualmachineinstance-action',
+  backupDataVolume: 'kubevirt-velero-plugin/backup-datavolume-action',
+  backupPvc: 'kubevirt-velero-plugin/backup-pvc-action',
+  backupVolumeSnapshot: 'kubevirt-velero-plugin/backup-volumesnapshot-action',
+  restoreVm: 'kubevirt-velero-plugin/restore-vm-action',
+  restoreVmi: 'kubevirt-velero-plugin/restore-vmi-action',
+  restorePod: 'kubevirt-velero-plugin/restore-pod-action',
+  restorePvc: 'kubevirt-velero-plugin/restore-pvc-action',
+  restoreVolumeSnapshot: 'kubevirt-velero-plugin/restore-volumesnapshot-action',
+} as const;

@@ -1,0 +1,116 @@
+// Point-in-time copies of a VM's instance type / preference ControllerRevisions, embedded in the
+// backed-up VM as one annotation. Velero drops status and may leave the revisions out of a backup
+// (resource filters, another backup tool's VM...), yet KubeVirt needs the exact revision to give the VM
+// its original shape. With the copy, a restore can re-create the revision byte-for-byte in content.
+//
+// What is stored, per referenced revision: its name, KubeVirt's instancetype.kubevirt.io/* labels, and
+// its `data` (the instance type / preference object as it was), gzip-compressed and base64-encoded.
+// Nothing else of the revision (owner references, uid) is kept: those are re-derived on restore.
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { isJsonObject, parseJson, stringifyJson } from '../host/json.ts';
+import type { JsonValue, KubeObject } from '../velero/types.ts';
+import { PluginAnnotations, RevisionLabels } from './constants.ts';
+
+export type RevisionRole = 'instancetype' | 'preference';
+
+export interface RevisionCopy {
+  role: RevisionRole;
+  /** The ControllerRevision's name, as the VM references it. */
+  name: string;
+  /** Only KubeVirt's instancetype.kubevirt.io/* labels. */
+  labels: Record<string, string>;
+  /** The revision's `data`: the instance type / preference object as it was at backup time. */
+  data: JsonValue;
+}
+
+/** The annotation stays well under Kubernetes' 256 KiB limit for all annotations of an object. */
+export const MAX_ANNOTATION_BYTES = 96 * 1024;
+
+interface EncodedCopy {
+  role: RevisionRole;
+  name: string;
+  labels: Record<string, string>;
+  dataGzipBase64: string;
+}
+
+interface EncodedAnnotation {
+  version: 1;
+  revisions: EncodedCopy[];
+}
+
+/** Keeps only the labels that describe which object and version a revision holds. */
+export function revisionLabelsOf(revision: KubeObject): Record<string, string> {
+  const kept: Record<string, string> = {};
+  const known = new Set<string>(Object.values(RevisionLabels));
+  for (const [key, value] of Object.entries(revision.metadata.labels ?? {})) {
+    if (known.has(key)) kept[key] = value;
+  }
+  return kept;
+}
+
+export class RevisionCopyError extends Error {
+  override name = 'RevisionCopyError';
+}
+
+/**
+ * Encodes the copies as the annotation's value. Throws RevisionCopyError when the result would exceed
+ * MAX_ANNOTATION_BYTES, so that the caller can warn instead of producing an object the API rejects.
+ */
+export function encodeRevisionCopies(copies: readonly RevisionCopy[]): string {
+  const encoded: EncodedAnnotation = {
+    version: 1,
+    revisions: copies.map((copy) => ({
+      role: copy.role,
+      name: copy.name,
+      labels: copy.labels,
+      dataGzipBase64: gzipSync(Buffer.from(stringifyJson(copy.data))).toString('base64'),
+    })),
+  };
+  const value = JSON.stringify(encoded);
+  if (Buffer.byteLength(value) > MAX_ANNOTATION_BYTES) {
+    throw new RevisionCopyError(
+      `point-in-time copies of ${copies.map((c) => c.name).join(', ')} take ${Buffer.byteLength(value)} bytes, ` +
+        `more than the ${MAX_ANNOTATION_BYTES} bytes allowed in an annotation`,
+    );
+  }
+  return value;
+}
+
+/** Decodes the annotation's value; throws RevisionCopyError on anything malformed. */
+export function decodeRevisionCopies(value: string): RevisionCopy[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (err) {
+    throw new RevisionCopyError(`annotation ${PluginAnnotations.revisionCopies} is not JSON: ${String(err)}`);
+  }
+  if (!isJsonObject(parsed) || parsed['version'] !== 1 || !Array.isArray(parsed['revisions'])) {
+    throw new RevisionCopyError(`annotation ${PluginAnnotations.revisionCopies} has an unknown format`);
+  }
+  return parsed['revisions'].map((entry, index) => {
+    if (
+      !isJsonObject(entry) ||
+      (entry['role'] !== 'instancetype' && entry['role'] !== 'preference') ||
+      typeof entry['name'] !== 'string' ||
+      typeof entry['dataGzipBase64'] !== 'string' ||
+      !isJsonObject(entry['labels'])
+    ) {
+      throw new RevisionCopyError(`annotation ${PluginAnnotations.revisionCopies}: entry ${index} is malformed`);
+    }
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(entry['labels'])) if (typeof v === 'string') labels[k] = v;
+    let data: JsonValue;
+    try {
+      data = parseJson(gunzipSync(Buffer.from(entry['dataGzipBase64'], 'base64')).toString('utf8'), 'revision data');
+    } catch (err) {
+      throw new RevisionCopyError(`revision copy ${entry['name']} cannot be decoded: ${String(err)}`);
+    }
+    return { role: entry['role'], name: entry['name'], labels, data };
+  });
+}
+
+/** The copies embedded in a VM, or [] when it has none. */
+export function revisionCopiesOf(vm: KubeObject): RevisionCopy[] {
+  const value = vm.metadata.annotations?.[PluginAnnotations.revisionCopies];
+  return value === undefined ? [] : decodeRevisionCopies(value);
+}
