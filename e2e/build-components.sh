@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Builds every real component the e2e suite runs (etcd, kube-apiserver, kube-controller-manager, velero,
+# velero-plugin-for-aws, the S3 store and our Go conformance program) from the Go module proxy, at the
+# versions pinned in e2e/versions.json, into a cache directory OUTSIDE git:
+#   ${KVP_E2E_CACHE:-$HOME/.cache/kubevirt-velero-plugin-e2e}/<hash of versions.json>/bin/
+# Idempotent: a component whose binary is already there is not rebuilt, so a second run takes seconds.
+# Wrapper go.mod files are generated inside the cache directory (never in git) because the upstream
+# modules' own `replace` directives are ignored when they are required from another module.
+#
+# Usage: e2e/build-components.sh [component...]   (default: all)
+#   components: etcd kube-apiserver kube-controller-manager velero velero-plugin-for-aws s3 conformance
+# Prints the bin directory as its last line.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+versions="$here/versions.json"
+command -v go >/dev/null || { echo "build-components: go is not installed" >&2; exit 1; }
+command -v node >/dev/null || { echo "build-components: node is not installed" >&2; exit 1; }
+
+hash="$(sha256sum "$versions" | cut -c1-16)"
+root="${KVP_E2E_CACHE:-$HOME/.cache/kubevirt-velero-plugin-e2e}/$hash"
+bin="$root/bin"
+src="$root/src"
+mkdir -p "$bin" "$src"
+
+# One build at a time per cache directory (two test runs starting together must not race).
+exec 9>"$root/.lock"
+flock 9
+
+# Read a value out of versions.json: v '.velero.version'
+v() { node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const p=process.argv[2].split(".").filter(Boolean);let x=j;for(const k of p)x=x[k];if(x===undefined)process.exit(3);console.log(typeof x==="object"?JSON.stringify(x):String(x))' "$versions" "$1"; }
+
+export CGO_ENABLED=0
+# Never download another toolchain: fail loudly if the pinned modules need a newer Go than installed.
+export GOTOOLCHAIN=local
+export GOFLAGS="-buildvcs=false -trimpath -p=${KVP_E2E_BUILD_JOBS:-2}"
+
+times="$root/build-times.txt"
+
+# build NAME MODULE_DIR PACKAGE LDFLAGS : go build into a temp file, then rename (a killed build leaves
+# nothing half-written under bin/).
+build() {
+  local name="$1" dir="$2" pkg="$3" ldflags="$4" start end
+  start=$(date +%s)
+  (cd "$dir" && go build -ldflags "-s -w $ldflags" -o "$bin/.$name.tmp" "$pkg")
+  mv -f "$bin/.$name.tmp" "$bin/$name"
+  end=$(date +%s)
+  echo "$name $((end - start))s $(date -u +%FT%TZ)" >>"$times"
+  echo "build-components: built $name in $((end - start))s"
+}
+
+# wrapper DIR MODULE VERSION [replace lines...] : a go.mod that requires MODULE@VERSION.
+wrapper() {
+  local dir="$1" mod="$2" ver="$3"; shift 3
+  mkdir -p "$dir"
+  {
+    echo "module kvp-e2e/wrapper"
+    echo
+    echo "go 1.24.0"
+    echo
+    echo "require $mod $ver"
+    for r in "$@"; do echo "replace $r"; done
+  } >"$dir/go.mod"
+}
+
+have() { [[ -x "$bin/$1" ]] && { echo "build-components: $1 present"; return 0; }; return 1; }
+
+b_etcd() {
+  have etcd && return
+  local d="$src/etcd" mod ver
+  mod=$(v .etcd.module); ver=$(v .etcd.version)
+  wrapper "$d" "$mod" "$ver"
+  (cd "$d" && go get "$(v .etcd.package)@$ver")
+  build etcd "$d" "$(v .etcd.package)" ""
+}
+
+k8s_wrapper() {
+  local d="$src/kubernetes" ver sver reps=() s
+  ver=$(v .kubernetes.version); sver=$(v .kubernetes.stagingVersion)
+  [[ -f "$d/.ready" ]] && return
+  for s in $(v .kubernetes.staging | node -e 'console.log(JSON.parse(require("fs").readFileSync(0,"utf8")).join(" "))'); do
+    reps+=("k8s.io/$s => k8s.io/$s $sver")
+  done
+  wrapper "$d" "$(v .kubernetes.module)" "$ver" "${reps[@]}"
+  (cd "$d" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$ver" "k8s.io/kubernetes/cmd/kube-controller-manager@$ver")
+  touch "$d/.ready"
+}
+
+k8s_ldflags() {
+  local ver maj min
+  ver=$(v .kubernetes.version); maj=$(echo "$ver" | sed -E 's/^v([0-9]+)\..*/\1/'); min=$(echo "$ver" | sed -E 's/^v[0-9]+\.([0-9]+)\..*/\1/')
+  echo "-X k8s.io/component-base/version.gitVersion=$ver -X k8s.io/component-base/version.gitMajor=$maj -X k8s.io/component-base/version.gitMinor=$min -X k8s.io/component-base/version.gitTreeState=clean -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
+}
+
+b_kube_apiserver() {
+  have kube-apiserver && return
+  k8s_wrapper
+  build kube-apiserver "$src/kubernetes" "$(v .kubernetes.binaries.kube-apiserver)" "$(k8s_ldflags)"
+}
+
+b_kube_controller_manager() {
+  have kube-controller-manager && return
+  k8s_wrapper
+  build kube-controller-manager "$src/kubernetes" "$(v .kubernetes.binaries.kube-controller-manager)" "$(k8s_ldflags)"
+}
+
+velero_wrapper() {
+  local d="$src/velero" ver reps=() line
+  ver=$(v .velero.version)
+  [[ -f "$d/.ready" ]] && return
+  while IFS= read -r line; do reps+=("$line"); done < <(v .velero.replace | node -e 'for (const [k,x] of Object.entries(JSON.parse(require("fs").readFileSync(0,"utf8")))) console.log(k+" => "+x)')
+  wrapper "$d" "$(v .velero.module)" "$ver" "${reps[@]}"
+  (cd "$d" && go get "$(v .velero.package)@$ver" "$(v .velero.module)/pkg/plugin/clientmgmt@$ver")
+  touch "$d/.ready"
+}
+
+b_velero() {
+  have velero && return
+  velero_wrapper
+  build velero "$src/velero" "$(v .velero.package)" "-X github.com/vmware-tanzu/velero/pkg/buildinfo.Version=$(v .velero.version) -X github.com/vmware-tanzu/velero/pkg/buildinfo.GitTreeState=clean"
+}
+
+b_aws() {
+  have velero-plugin-for-aws && return
+  local d="$src/aws" ver
+  ver=$(v .veleroPluginForAws.version)
+  wrapper "$d" "$(v .veleroPluginForAws.module)" "$ver"
+  (cd "$d" && go get "$(v .veleroPluginForAws.package)@$ver")
+  build velero-plugin-for-aws "$d" "$(v .veleroPluginForAws.package)" ""
+}
+
+b_s3() {
+  local name; name=$(v .s3.binary)
+  have "$name" && return
+  local d="$src/s3" ver
+  ver=$(v .s3.version)
+  wrapper "$d" "$(v .s3.module)" "$ver"
+  (cd "$d" && go get "$(v .s3.package)@$ver")
+  build "$name" "$d" "$(v .s3.package)" ""
+}
+
+# Our conformance program (e2e/conformance/*.go) is built inside the velero wrapper module, so it uses
+# exactly the Velero plugin client code of the pinned Velero. Its binary name carries a hash of its
+# sources, so editing it rebuilds it.
+b_conformance() {
+  local h name
+  h=$(cat "$here"/conformance/*.go | sha256sum | cut -c1-12)
+  name="conformance-$h"
+  have "$name" && { ln -sf "$name" "$bin/conformance"; return; }
+  velero_wrapper
+  rm -rf "$src/velero/conformance"; mkdir -p "$src/velero/conformance"
+  cp "$here"/conformance/*.go "$src/velero/conformance/"
+  build "$name" "$src/velero" ./conformance ""
+  ln -sf "$name" "$bin/conformance"
+}
+
+all=(etcd kube-apiserver velero velero-plugin-for-aws s3 kube-controller-manager conformance)
+todo=("$@"); [[ ${#todo[@]} -eq 0 ]] && todo=("${all[@]}")
+for c in "${todo[@]}"; do
+  case "$c" in
+    etcd) b_etcd ;;
+    kube-apiserver) b_kube_apiserver ;;
+    kube-controller-manager) b_kube_controller_manager ;;
+    velero) b_velero ;;
+    velero-plugin-for-aws) b_aws ;;
+    s3) b_s3 ;;
+    conformance) if ls "$here"/conformance/*.go >/dev/null 2>&1; then b_conformance; else echo "build-components: no e2e/conformance sources yet" >&2; fi ;;
+    *) echo "build-components: unknown component $c" >&2; exit 2 ;;
+  esac
+done
+cp -f "$versions" "$root/versions.json"
+echo "$bin"
