@@ -1,0 +1,33 @@
+// How the binary decides what it is being asked to do: run as a plugin under Velero (the go-plugin
+// magic cookie is set), install itself into a directory (the image's entrypoint), or explain itself
+// to a person who ran it by hand.
+import type { PluginHost } from './plugin-host.ts';
+
+const COOKIE_KEY = 'VELERO_PLUGIN';
+const COOKIE_VALUE = 'hello';
+
+export interface EntryOptions {
+  /** The install mode; returns the exit code. */
+  install: (args: string[]) => number;
+}
+
+export function runFromCommandLine(host: PluginHost, options: EntryOptions): void {
+  const args = process.argv.slice(2);
+  if (process.env[COOKIE_KEY] === COOKIE_VALUE) {
+    host.serve({ args, env: process.env, writeHandshake: (line) => process.stdout.write(line) }).catch((err: unknown) => {
+      process.stderr.write(`kubevirt-velero-plugin: cannot serve: ${String(err)}\n`);
+      process.exit(1);
+    });
+    return;
+  }
+  if (args[0] === 'install') {
+    process.exitCode = options.install(args.slice(1));
+    return;
+  }
+  process.stderr.write(
+    'This binary is a Velero plugin and is not meant to be run directly.\n' +
+      'Velero starts it from its plugin directory (see `velero plugin add`).\n' +
+      'To copy it and its libraries into a plugin directory: kubevirt-velero-plugin install <dir>\n',
+  );
+  process.exitCode = 1;
+}

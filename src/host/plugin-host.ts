@@ -1,0 +1,167 @@
+// The go-plugin server side, as Velero's Go framework would run it: one gRPC server on a unique unix
+// socket, the handshake line on stdout once it is bound, Velero's services routed by plugin name,
+// go-plugin's controller/stdio/broker and the health service, and a prompt, clean exit on Shutdown.
+import { randomBytes } from 'node:crypto';
+import { existsSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { ActionKind, Logger } from '../velero/actions.ts';
+import { messageOf } from './errors.ts';
+import { brokerService, controllerService, healthService, stdioService } from './go-plugin-services.ts';
+import { backupItemActionService, restoreItemActionService } from './item-action-services.ts';
+import { createLogger, logLevelFromArgs } from './logger.ts';
+import { Services } from './protos.ts';
+import { type ActionFactory, PluginRegistry } from './registry.ts';
+import { unary } from './unary.ts';
+
+/** go-plugin's core protocol version and the application protocol version Velero speaks. */
+const CORE_PROTOCOL_VERSION = 1;
+const APP_PROTOCOL_VERSION = 2;
+/** Velero's client allows MaxInt32 both ways; restore requests carry three JSON documents. */
+const MAX_MESSAGE_BYTES = 2_147_483_647;
+/** sockaddr_un.sun_path holds 108 bytes including the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+/** After Shutdown, in-flight calls get this long to finish before the server is closed hard. */
+const SHUTDOWN_GRACE_MS = 200;
+
+export interface ServeOptions {
+  args: readonly string[];
+  env: NodeJS.ProcessEnv;
+  /** Where the handshake line goes (stdout). */
+  writeHandshake: (line: string) => void;
+  /** Defaults to an hclog logger on stderr at the level from --log-level. */
+  log?: Logger;
+}
+
+export class PluginHost {
+  private readonly registry = new PluginRegistry();
+
+  backupItemAction(name: string, factory: ActionFactory<'BackupItemAction'>): this {
+    return this.add('BackupItemAction', name, factory);
+  }
+  backupItemActionV2(name: string, factory: ActionFactory<'BackupItemActionV2'>): this {
+    return this.add('BackupItemActionV2', name, factory);
+  }
+  restoreItemAction(name: string, factory: ActionFactory<'RestoreItemAction'>): this {
+    return this.add('RestoreItemAction', name, factory);
+  }
+  restoreItemActionV2(name: string, factory: ActionFactory<'RestoreItemActionV2'>): this {
+    return this.add('RestoreItemActionV2', name, factory);
+  }
+
+  private add<K extends ActionKind>(kind: K, name: string, factory: ActionFactory<K>): this {
+    this.registry.register(kind, name, factory);
+    return this;
+  }
+
+  plugins(): { kind: ActionKind; name: string }[] {
+    return this.registry.list();
+  }
+
+  /** Serves until Shutdown or SIGTERM, then exits the process. */
+  async serve(options: ServeOptions): Promise<void> {
+    const log = options.log ?? createLogger(logLevelFromArgs(options.args));
+    const command = launchedCommand();
+    const socketPath = uniqueSocketPath(options.env);
+    const openStreams = new Set<{ end(): void }>();
+    const streams = { track: (s: { end(): void }) => openStreams.add(s) };
+
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+    });
+
+    let shuttingDown = false;
+    const shutdown = (reason: string): void => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      log.debug(`plugin process exiting: ${reason}`);
+      for (const stream of openStreams) {
+        try {
+          stream.end();
+        } catch {
+          // a stream that is already gone needs no ending
+        }
+      }
+      const exit = (): void => {
+        removeSocket(socketPath);
+        process.exit(0);
+      };
+      const hard = setTimeout(() => {
+        server.forceShutdown();
+        exit();
+      }, SHUTDOWN_GRACE_MS);
+      server.tryShutdown(() => {
+        clearTimeout(hard);
+        exit();
+      });
+    };
+
+    server.addService(Services.pluginLister, {
+      ListPlugins: unary(log, 'PluginLister.ListPlugins', () => ({
+        plugins: this.registry.list().map(({ kind, name }) => ({ command, kind, name })),
+      })),
+    });
+    server.addService(Services.backupItemActionV1, backupItemActionService(this.registry, log, 1));
+    server.addService(Services.backupItemActionV2, backupItemActionService(this.registry, log, 2));
+    server.addService(Services.restoreItemActionV1, restoreItemActionService(this.registry, log, 1));
+    server.addService(Services.restoreItemActionV2, restoreItemActionService(this.registry, log, 2));
+    server.addService(Services.controller, controllerService(log, () => shutdown('Shutdown requested')));
+    server.addService(Services.stdio, stdioService(streams));
+    server.addService(Services.broker, brokerService(streams));
+    server.addService(Services.health, healthService(log, streams));
+
+    installProcessGuards(log, () => shutdown('SIGTERM'), socketPath);
+
+    await new Promise<void>((resolve, reject) => {
+      server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+    options.writeHandshake(`${CORE_PROTOCOL_VERSION}|${APP_PROTOCOL_VERSION}|unix|${socketPath}|grpc|\n`);
+    log.debug('plugin serving', { socket: socketPath, plugins: this.registry.list().length });
+  }
+}
+
+/** The path Velero launched: it stores it and executes it again for every backup and restore. */
+function launchedCommand(): string {
+  const argv0 = process.argv0;
+  if (argv0.includes('/')) return path.resolve(argv0);
+  return process.execPath;
+}
+
+function uniqueSocketPath(env: NodeJS.ProcessEnv): string {
+  const name = `plugin${randomBytes(8).toString('hex')}`;
+  const preferred = path.join(env['PLUGIN_UNIX_SOCKET_DIR'] || tmpdir(), name);
+  if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH_BYTES) return preferred;
+  const fallback = path.join(tmpdir(), name);
+  if (Buffer.byteLength(fallback) <= MAX_SOCKET_PATH_BYTES) return fallback;
+  throw new Error(`no socket path shorter than ${MAX_SOCKET_PATH_BYTES} bytes: ${preferred}`);
+}
+
+function removeSocket(socketPath: string): void {
+  try {
+    if (existsSync(socketPath)) unlinkSync(socketPath);
+  } catch {
+    // nothing more to do on the way out
+  }
+}
+
+/**
+ * Like a Go plugin: SIGINT is ignored (the terminal's Ctrl-C goes to Velero, which shuts plugins down
+ * itself), SIGTERM ends cleanly, and nothing thrown outside a call takes the process down.
+ */
+function installProcessGuards(log: Logger, onTerm: () => void, socketPath: string): void {
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', onTerm);
+  process.on('exit', () => removeSocket(socketPath));
+  process.on('uncaughtException', (err) => log.error(`uncaught exception: ${messageOf(err)}`));
+  process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${messageOf(err)}`));
+  // Anything a dependency prints must never reach stdout, which belongs to the handshake.
+  console.log = (...parts: unknown[]) => log.info(parts.map(String).join(' '));
+  console.info = console.log;
+  console.debug = (...parts: unknown[]) => log.debug(parts.map(String).join(' '));
+  console.warn = (...parts: unknown[]) => log.warn(parts.map(String).join(' '));
+  console.error = (...parts: unknown[]) => log.error(parts.map(String).join(' '));
+}

@@ -1,0 +1,34 @@
+// Every unary handler goes through here: an exception or rejected promise in an action becomes a
+// gRPC error for that call only, never a crash of the process (which would fail Velero's whole
+// backup or restore, or abort its start-up).
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../velero/actions.ts';
+import { messageOf, toServiceError } from './errors.ts';
+
+export function unary<Req, Res>(
+  log: Logger,
+  method: string,
+  handler: (request: Req) => Promise<Res> | Res,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    const finish = (err: unknown, response?: Res): void => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      if (err === undefined) {
+        log.trace(`${method} done`, { method, durationMs: durationMs.toFixed(3) });
+        callback(null, response);
+      } else {
+        log.error(`${method} failed: ${messageOf(err)}`, { method, durationMs: durationMs.toFixed(3) });
+        callback(toServiceError(err));
+      }
+    };
+    try {
+      Promise.resolve(handler(call.request)).then(
+        (response) => finish(undefined, response),
+        (err: unknown) => finish(err ?? new Error('rejected without a reason')),
+      );
+    } catch (err) {
+      finish(err ?? new Error('thrown without a reason'));
+    }
+  };
+}
