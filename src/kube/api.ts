@@ -24,4 +24,14 @@ export interface KubeApi {
   create(object: KubeObject): Promise<KubeObject>;
   /** RFC 7386 JSON merge patch. */
   mergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject>;
+  /**
+   * Optional: a view whose look-ups are cached for one backup or restore (scopeId: its UID). Objects
+   * it returns are shared and frozen: copy before changing them.
+   */
+  scoped?(scopeId: string): KubeApi;
+}
+
+/** The view of `kube` for one backup/restore: cached when the implementation supports it. */
+export function kubeForScope(kube: KubeApi, scopeId: string | undefined): KubeApi {
+  return scopeId && kube.scoped ? kube.scoped(scopeId) : kube;
 }
