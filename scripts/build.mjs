@@ -1,0 +1,323 @@
+#!/usr/bin/env node
+// Builds the plugin as one executable file that Velero can run from /plugins:
+//   1. esbuild bundles the TypeScript entry (ESM, `.proto` files imported as text) into one CommonJS
+//      file, because a Node single executable application (SEA) can only start a CommonJS script;
+//   2. Node's SEA tooling turns that file into a blob, postject injects the blob into a copy of the
+//      running node binary (the same node that built the blob, so the code cache matches);
+//   3. the two C++ runtime libraries the binary needs and Velero's image lacks (libstdc++.so.6,
+//      libgcc_s.so.1) are placed beside it, mode 0644 so Velero does not take them for plugins.
+//
+// Velero v1.13 - v1.18 run on Ubuntu jammy (glibc 2.35). Every file we ship is checked with objdump:
+// its glibc symbol versions must not exceed --max-glibc (default 2.35), and the libraries must
+// define every version the binary asks of them. When the build host's own libraries are too new
+// (Debian bookworm's libstdc++ needs GLIBC_2.36 for arc4random), the gcc-10 runtime of Debian
+// bullseye (needs only glibc 2.18) is fetched with apt-get into a cache directory and used instead.
+//
+// Usage: node scripts/build.mjs [--test-plugin] [--entry FILE --outdir DIR] [--max-glibc 2.35]
+//                               [--no-code-cache] [--no-strip]
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const postjectCli = path.join(repo, 'node_modules', 'postject', 'dist', 'cli.js');
+const EXECUTABLE = 'kubevirt-velero-plugin';
+const LIBRARIES = ['libstdc++.so.6', 'libgcc_s.so.1'];
+// Node's documented fuse: postject flips it so the binary knows it carries a blob.
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+const GLIBC_SONAMES = new Set([
+  'libc.so.6', 'libm.so.6', 'libdl.so.2', 'libpthread.so.0', 'librt.so.1', 'ld-linux-x86-64.so.2',
+  'ld-linux-aarch64.so.1',
+]);
+// The C++ runtime of Debian bullseye (gcc 10): old enough for any glibc >= 2.18, new enough for Node 20.
+const FALLBACK_SUITE = 'bullseye';
+const FALLBACK_PACKAGES = ['libstdc++6', 'libgcc-s1'];
+
+function fail(message) {
+  process.stderr.write(`build: error: ${message}\n`);
+  process.exit(1);
+}
+
+function info(message) {
+  process.stderr.write(`build: ${message}\n`);
+}
+
+function parseArgs(argv) {
+  const options = {
+    entry: 'src/main.ts',
+    outdir: 'dist',
+    maxGlibc: '2.35',
+    codeCache: true,
+    strip: true,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) fail(`${arg} needs a value`);
+      return v;
+    };
+    switch (arg) {
+      case '--test-plugin':
+        options.entry = 'test/plugin/main.ts';
+        options.outdir = 'dist-test';
+        break;
+      case '--entry': options.entry = value(); break;
+      case '--outdir': options.outdir = value(); break;
+      case '--max-glibc': options.maxGlibc = value(); break;
+      case '--no-code-cache': options.codeCache = false; break;
+      case '--no-strip': options.strip = false; break;
+      default: fail(`unknown argument ${arg}`);
+    }
+  }
+  if (!/^\d+\.\d+$/.test(options.maxGlibc)) fail(`--max-glibc must look like 2.35, got ${options.maxGlibc}`);
+  options.entry = path.resolve(repo, options.entry);
+  options.outdir = path.resolve(repo, options.outdir);
+  return options;
+}
+
+function run(cmd, args, opts = {}) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  } catch (err) {
+    if (err.code === 'ENOENT') fail(`${cmd} not found; it is needed to build (install binutils / libc-bin)`);
+    fail(`${cmd} ${args.join(' ')} failed: ${(err.stderr || err.message).toString().trim()}`);
+  }
+}
+
+function hasCommand(cmd) {
+  try {
+    execFileSync(cmd, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// --- ELF symbol versions (objdump -p) -------------------------------------------------------------
+
+/** Versions a file defines, and versions it requires from each soname (non-weak references only). */
+function elfVersions(file) {
+  const text = run('objdump', ['-p', file]);
+  const defines = new Set();
+  const requires = new Map();
+  let section = '';
+  let from = '';
+  for (const line of text.split('\n')) {
+    if (line.startsWith('Version definitions:')) { section = 'def'; continue; }
+    if (line.startsWith('Version References:')) { section = 'ref'; continue; }
+    if (line.trim() === '') { section = ''; continue; }
+    if (section === 'def') {
+      const m = /^\d+\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+(\S+)$/.exec(line.trim());
+      if (m) defines.add(m[1]);
+    } else if (section === 'ref') {
+      const req = /^required from (\S+):$/.exec(line.trim());
+      if (req) { from = req[1]; requires.set(from, requires.get(from) ?? new Set()); continue; }
+      const m = /^0x[0-9a-f]+\s+0x([0-9a-f]+)\s+\d+\s+(\S+)$/.exec(line.trim());
+      // VER_FLG_WEAK (0x2): the loader tolerates a missing weak version, so it sets no floor.
+      if (m && (parseInt(m[1], 16) & 0x2) === 0) requires.get(from).add(m[2]);
+    }
+  }
+  return { defines, requires };
+}
+
+function compareVersions(a, b) {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Highest GLIBC_x.y a file needs from glibc itself, e.g. "2.28". */
+function maxGlibc(versions) {
+  let max = '0';
+  for (const [soname, names] of versions.requires) {
+    if (!GLIBC_SONAMES.has(soname)) continue;
+    for (const name of names) {
+      const m = /^GLIBC_(\d+(?:\.\d+)*)$/.exec(name);
+      if (m && compareVersions(m[1], max) > 0) max = m[1];
+    }
+  }
+  return max;
+}
+
+/**
+ * Problems with shipping `libs` (soname -> path) beside `executable`: glibc needs above the ceiling,
+ * or versions the binary (or one library) needs from a library that it does not define.
+ */
+function checkFileSet(executable, libs, ceiling) {
+  const problems = [];
+  const files = [[path.basename(executable), executable], ...libs];
+  const versions = new Map(files.map(([name, file]) => [name, elfVersions(file)]));
+  for (const [name] of files) {
+    const v = versions.get(name);
+    const needed = maxGlibc(v);
+    if (compareVersions(needed, ceiling) > 0) problems.push(`${name} needs GLIBC_${needed} > ${ceiling}`);
+    for (const [soname, lib] of libs) {
+      const missing = [...(v.requires.get(soname) ?? [])].filter((n) => !versions.get(soname).defines.has(n));
+      if (missing.length > 0) problems.push(`${name} needs ${missing.join(', ')} that ${lib} does not define`);
+    }
+  }
+  return { problems, versions };
+}
+
+// --- Libraries ------------------------------------------------------------------------------------
+
+/** soname -> absolute path, as the dynamic loader of this host resolves them for `executable`. */
+function lddLibraries(executable) {
+  const text = run('ldd', [executable]);
+  const found = new Map();
+  for (const soname of LIBRARIES) {
+    const m = new RegExp(`^\\s*${soname.replace(/[.+]/g, '\\$&')} => (\\S+)`, 'm').exec(text);
+    if (!m || m[1] === 'not') fail(`ldd does not resolve ${soname} for ${executable}:\n${text}`);
+    found.set(soname, fs.realpathSync(m[1]));
+  }
+  return found;
+}
+
+function cacheDir() {
+  return process.env.KVP_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'kubevirt-velero-plugin');
+}
+
+/**
+ * Downloads Debian packages of `suite` with a private apt configuration (signature checked with the
+ * Debian archive keyring; the host's apt sources and state are left alone) and extracts them.
+ */
+function debianPackagesRoot(suite, packages) {
+  const base = path.join(cacheDir(), `debian-${suite}`);
+  const root = path.join(base, 'root');
+  const marker = path.join(root, `.complete-${packages.join('+')}`);
+  if (fs.existsSync(marker)) return root;
+  const keyring = `/usr/share/keyrings/debian-archive-${suite}-stable.gpg`;
+  if (!fs.existsSync(keyring)) fail(`${keyring} is missing (apt-get install debian-archive-keyring)`);
+  for (const d of ['lists/partial', 'cache/archives/partial', 'debs']) fs.mkdirSync(path.join(base, d), { recursive: true });
+  const sources = path.join(base, 'sources.list');
+  fs.writeFileSync(sources, `deb [signed-by=${keyring}] http://deb.debian.org/debian ${suite} main\n`);
+  const aptOptions = [
+    '-o', `Dir::Etc::SourceList=${sources}`, '-o', 'Dir::Etc::SourceParts=/nonexistent',
+    '-o', `Dir::State::Lists=${path.join(base, 'lists')}`, '-o', `Dir::Cache=${path.join(base, 'cache')}`,
+    '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Architecture=amd64', '-o', 'APT::Sandbox::User=root',
+  ];
+  info(`fetching ${packages.join(', ')} from Debian ${suite} into ${base}`);
+  run('apt-get', [...aptOptions, 'update']);
+  run('apt-get', [...aptOptions, 'download', ...packages], { cwd: path.join(base, 'debs') });
+  fs.mkdirSync(root, { recursive: true });
+  for (const deb of fs.readdirSync(path.join(base, 'debs'))) {
+    if (packages.some((p) => deb.startsWith(`${p}_`))) run('dpkg-deb', ['-x', path.join(base, 'debs', deb), root]);
+  }
+  fs.writeFileSync(marker, '');
+  return root;
+}
+
+function fallbackLibraries() {
+  if (process.arch !== 'x64') fail(`the ${FALLBACK_SUITE} fallback is only wired for x64, not ${process.arch}`);
+  const root = debianPackagesRoot(FALLBACK_SUITE, FALLBACK_PACKAGES);
+  const found = new Map();
+  for (const soname of LIBRARIES) {
+    const candidates = ['usr/lib/x86_64-linux-gnu', 'lib/x86_64-linux-gnu'].map((d) => path.join(root, d, soname));
+    const hit = candidates.find((c) => fs.existsSync(c));
+    if (!hit) fail(`${soname} not found in Debian ${FALLBACK_SUITE} packages under ${root}`);
+    found.set(soname, fs.realpathSync(hit));
+  }
+  return found;
+}
+
+// --- Steps ----------------------------------------------------------------------------------------
+
+async function bundle(entry, workdir) {
+  const outfile = path.join(workdir, 'main.cjs');
+  const result = await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    loader: { '.proto': 'text' },
+    // Error stacks (sent to Velero as generated.Stack) keep readable function names.
+    keepNames: true,
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const bytes = fs.statSync(outfile).size;
+  info(`bundled ${path.relative(repo, entry)} -> ${(bytes / 1024).toFixed(0)} KiB of JavaScript`);
+  return { outfile, metafile: result.metafile };
+}
+
+function makeExecutable(script, workdir, options) {
+  const blob = path.join(workdir, 'sea.blob');
+  const config = path.join(workdir, 'sea-config.json');
+  fs.writeFileSync(config, JSON.stringify({
+    main: script,
+    output: blob,
+    // Velero would log the warning on every start of every plugin process.
+    disableExperimentalSEAWarning: true,
+    // V8 code cache in the blob: skips compiling the bundle at each start (Velero starts the
+    // plugin once per backup, restore and validation).
+    useCodeCache: options.codeCache,
+    useSnapshot: false,
+  }, null, 2));
+  run(process.execPath, ['--experimental-sea-config', config]);
+  const exe = path.join(workdir, EXECUTABLE);
+  fs.copyFileSync(process.execPath, exe);
+  fs.chmodSync(exe, 0o755);
+  if (options.strip && hasCommand('strip')) {
+    // The symbol table is ~12 MB that nothing at run time reads; must happen before injection.
+    run('strip', ['--strip-all', exe]);
+  }
+  // postject's CLI in a child process: its ELF library prints harmless warnings straight to fd 2,
+  // which we show only if the injection fails.
+  run(process.execPath, [postjectCli, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE, '--overwrite']);
+  return exe;
+}
+
+/** Copies src to dir/name through a temporary file and a rename, so a reader never sees half a file. */
+function place(src, dir, name, mode) {
+  const tmp = path.join(dir, `.${name}.tmp-${process.pid}`);
+  fs.copyFileSync(src, tmp);
+  fs.chmodSync(tmp, mode);
+  fs.renameSync(tmp, path.join(dir, name));
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(options.entry)) fail(`entry ${options.entry} does not exist`);
+  if (process.platform !== 'linux') fail('the plugin binary is built for Linux (Velero runs on Linux)');
+  const started = Date.now();
+  const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvp-build-'));
+  try {
+    const { outfile } = await bundle(options.entry, workdir);
+    const exe = makeExecutable(outfile, workdir, options);
+
+    let libs = lddLibraries(exe);
+    let check = checkFileSet(exe, libs, options.maxGlibc);
+    if (check.problems.length > 0) {
+      info(`host libraries are not fit to ship (${check.problems.join('; ')}); using Debian ${FALLBACK_SUITE}'s`);
+      libs = fallbackLibraries();
+      check = checkFileSet(exe, libs, options.maxGlibc);
+      if (check.problems.length > 0) fail(`cannot ship a working file set:\n  ${check.problems.join('\n  ')}`);
+    }
+
+    fs.mkdirSync(options.outdir, { recursive: true });
+    // Libraries first: the executable appears last, complete, with everything it needs beside it.
+    for (const [soname, file] of libs) place(file, options.outdir, soname, 0o644);
+    place(exe, options.outdir, EXECUTABLE, 0o755);
+
+    const report = [[EXECUTABLE, exe], ...libs].map(([name, file]) => {
+      const needs = maxGlibc(check.versions.get(name === EXECUTABLE ? EXECUTABLE : name));
+      return `  ${name.padEnd(24)} ${(fs.statSync(file).size / 1e6).toFixed(1).padStart(6)} MB  needs GLIBC_${needs}${name === EXECUTABLE ? '' : `  from ${file}`}`;
+    });
+    info(`wrote ${options.outdir}/ in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
+      `(glibc ceiling ${options.maxGlibc}, code cache ${options.codeCache ? 'on' : 'off'}):\n${report.join('\n')}`);
+  } finally {
+    fs.rmSync(workdir, { recursive: true, force: true });
+  }
+}
+
+await main();
