@@ -1,0 +1,83 @@
+// Reads a Velero backup tarball (`<name>.tar.gz` as written by Velero's Go archive/tar: USTAR headers,
+// PAX or GNU long-name records for paths past 100 characters) into a map from path to parsed JSON, so
+// tests can assert exactly what was captured.
+import { gunzipSync } from 'node:zlib';
+import { parseJson } from '../../src/host/json.ts';
+import type { JsonValue } from '../../src/velero/types.ts';
+
+export interface TarEntry {
+  path: string;
+  type: 'file' | 'dir' | 'other';
+  data: Buffer;
+}
+
+export function readTar(tar: Buffer): TarEntry[] {
+  const entries: TarEntry[] = [];
+  let offset = 0;
+  let longName: string | undefined;
+  while (offset + 512 <= tar.length) {
+    const header = tar.subarray(offset, offset + 512);
+    if (header.every((b) => b === 0)) break; // end-of-archive marker
+    const field = (start: number, len: number): string => {
+      const raw = header.subarray(start, start + len);
+      const end = raw.indexOf(0);
+      return raw.subarray(0, end === -1 ? len : end).toString('utf8');
+    };
+    const size = parseOctal(header.subarray(124, 136));
+    const typeflag = String.fromCharCode(header[156] ?? 0);
+    const prefix = field(345, 155);
+    const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
+    const data = tar.subarray(offset + 512, offset + 512 + size);
+    offset += 512 + Math.ceil(size / 512) * 512;
+    if (typeflag === 'x') {
+      longName = parsePax(data).get('path') ?? longName;
+      continue;
+    }
+    if (typeflag === 'L') {
+      longName = data.toString('utf8').replace(/\0+$/, '');
+      continue;
+    }
+    if (typeflag === 'g') continue; // global PAX header: nothing we need
+    const path = longName ?? name;
+    longName = undefined;
+    const type = typeflag === '0' || typeflag === '\0' ? 'file' : typeflag === '5' ? 'dir' : 'other';
+    entries.push({ path, type, data: Buffer.from(data) });
+  }
+  return entries;
+}
+
+function parseOctal(buf: Buffer): number {
+  // GNU base-256 for huge sizes: first byte has the high bit set.
+  if (((buf[0] ?? 0) & 0x80) !== 0) {
+    let n = 0;
+    for (let i = 1; i < buf.length; i++) n = n * 256 + (buf[i] ?? 0);
+    return n;
+  }
+  const text = buf.toString('ascii').replace(/\0.*$/, '').trim();
+  return text === '' ? 0 : parseInt(text, 8);
+}
+
+function parsePax(data: Buffer): Map<string, string> {
+  const out = new Map<string, string>();
+  let i = 0;
+  while (i < data.length) {
+    const space = data.indexOf(0x20, i);
+    if (space === -1) break;
+    const len = parseInt(data.subarray(i, space).toString('ascii'), 10);
+    if (!Number.isFinite(len) || len <= 0) break;
+    const record = data.subarray(space + 1, i + len - 1).toString('utf8');
+    const eq = record.indexOf('=');
+    if (eq > 0) out.set(record.slice(0, eq), record.slice(eq + 1));
+    i += len;
+  }
+  return out;
+}
+
+/** Every `.json` file of a gzipped backup tarball, parsed (losslessly), by its path inside the tarball. */
+export function readBackupTarballBytes(gz: Buffer): Map<string, JsonValue> {
+  const out = new Map<string, JsonValue>();
+  for (const e of readTar(gunzipSync(gz))) {
+    if (e.type === 'file' && e.path.endsWith('.json')) out.set(e.path, parseJson(e.data.toString('utf8'), e.path));
+  }
+  return out;
+}
