@@ -1,0 +1,92 @@
+// Where instance type and preference definitions come from: the live object, the point-in-time copy
+// a ControllerRevision holds (its `data`), or the whole ControllerRevision. Revisions written by
+// older KubeVirt releases hold other API versions; this module turns all of them into the
+// instancetype.kubevirt.io/v1beta1 spec that KubeVirt v1.9 applies.
+//
+// Accepted shapes (what KubeVirt has written into revisions over time):
+// - v1beta1 / v1alpha2 / v1alpha1 objects: {apiVersion, kind, metadata, spec};
+// - v1alpha1 "spec revisions" (KubeVirt 0.5x): {apiVersion, spec: <base64 of the JSON spec>};
+// - a bare spec ({cpu, memory, ...} or {devices, cpu, ...}).
+// v1alpha1/v1alpha2 specs have the same JSON field names as v1beta1; the one difference KubeVirt's
+// conversion makes is that an empty preferredCPUTopology becomes "not set".
+import { isObj, type Obj } from './json-util.ts';
+
+export const INSTANCETYPE_GROUP = 'instancetype.kubevirt.io';
+const KNOWN_VERSIONS = new Set(['v1alpha1', 'v1alpha2', 'v1beta1']);
+const INSTANCETYPE_KINDS = new Set(['VirtualMachineInstancetype', 'VirtualMachineClusterInstancetype']);
+const PREFERENCE_KINDS = new Set(['VirtualMachinePreference', 'VirtualMachineClusterPreference']);
+
+/** An instance type as any of: object, revision data, ControllerRevision, or bare spec. */
+export type InstancetypeSpecSource = Obj;
+/** A preference as any of: object, revision data, ControllerRevision, or bare spec. */
+export type PreferenceSpecSource = Obj;
+
+export type SpecKind = 'instancetype' | 'preference';
+
+export class SpecSourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpecSourceError';
+  }
+}
+
+function decodeBase64Json(text: string, what: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(text, 'base64').toString('utf8'));
+  } catch (err) {
+    throw new SpecSourceError(`${what}: the revision's spec is not base64 encoded JSON (${(err as Error).message})`);
+  }
+}
+
+function versionOf(apiVersion: unknown, what: string): string {
+  if (typeof apiVersion !== 'string') throw new SpecSourceError(`${what}: apiVersion must be a string`);
+  const [group, version] = apiVersion.split('/');
+  if (group !== INSTANCETYPE_GROUP || version === undefined || !KNOWN_VERSIONS.has(version)) {
+    throw new SpecSourceError(`${what}: unsupported apiVersion "${apiVersion}" (expected ${INSTANCETYPE_GROUP}/v1alpha1, v1alpha2 or v1beta1)`);
+  }
+  return version;
+}
+
+/** Converts a spec of an older served version to v1beta1 (same JSON apart from the topology rule). */
+function toV1beta1(spec: Obj, version: string, kind: SpecKind): Obj {
+  if (version === 'v1beta1' || kind !== 'preference') return spec;
+  const cpu = spec['cpu'];
+  if (isObj(cpu) && cpu['preferredCPUTopology'] === '') {
+    const { preferredCPUTopology: _dropped, ...rest } = cpu;
+    return { ...spec, cpu: rest };
+  }
+  return spec;
+}
+
+/**
+ * Extracts the v1beta1 spec of an instance type or preference from an object, a ControllerRevision,
+ * a revision's `data`, or a bare spec. Throws SpecSourceError with a clear message on anything else.
+ */
+export function extractSpec(source: unknown, kind: SpecKind): Obj {
+  const what = kind === 'instancetype' ? 'instance type' : 'preference';
+  if (!isObj(source)) throw new SpecSourceError(`${what}: expected an object`);
+  if (source['kind'] === 'ControllerRevision') {
+    const data = source['data'];
+    if (!isObj(data)) throw new SpecSourceError(`${what}: the ControllerRevision has no data object`);
+    return extractSpec(data, kind);
+  }
+  if (!('apiVersion' in source) && !('kind' in source)) {
+    // A bare spec.
+    return source;
+  }
+  const version = versionOf(source['apiVersion'], what);
+  const spec = source['spec'];
+  if (typeof spec === 'string') {
+    // v1alpha1 VirtualMachine{Instancetype,Preference}SpecRevision: the spec is marshalled bytes.
+    const decoded = decodeBase64Json(spec, what);
+    if (!isObj(decoded)) throw new SpecSourceError(`${what}: the revision's spec is not an object`);
+    return toV1beta1(decoded, version, kind);
+  }
+  const objKind = source['kind'];
+  const kinds = kind === 'instancetype' ? INSTANCETYPE_KINDS : PREFERENCE_KINDS;
+  if (typeof objKind !== 'string' || !kinds.has(objKind)) {
+    throw new SpecSourceError(`${what}: unexpected kind "${String(objKind)}" (expected ${[...kinds].join(' or ')})`);
+  }
+  if (!isObj(spec)) throw new SpecSourceError(`${what}: ${objKind} has no spec object`);
+  return toV1beta1(spec, version, kind);
+}
