@@ -159,9 +159,11 @@ function installProcessGuards(log: Logger, onTerm: () => void, socketPath: strin
   process.on('uncaughtException', (err) => log.error(`uncaught exception: ${messageOf(err)}`));
   process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${messageOf(err)}`));
   // Anything a dependency prints must never reach stdout, which belongs to the handshake.
+  /* eslint-disable no-console -- redirecting console is the point here */
   console.log = (...parts: unknown[]) => log.info(parts.map(String).join(' '));
   console.info = console.log;
   console.debug = (...parts: unknown[]) => log.debug(parts.map(String).join(' '));
   console.warn = (...parts: unknown[]) => log.warn(parts.map(String).join(' '));
   console.error = (...parts: unknown[]) => log.error(parts.map(String).join(' '));
+  /* eslint-enable no-console */
 }
