@@ -1,0 +1,64 @@
+// Giving restored revisions back their owner. Velero removes ownerReferences from everything it
+// restores, and the VM's new UID exists only after Velero created the VM, i.e. after the action's
+// Execute returned. So the action starts a v2 operation whose ID says what to re-own, and Progress does it
+// once the VM exists (as KubeVirt's own VM restore claims revisions after creating the VM).
+import type { JsonObject, KubeObject, OwnerReference } from '../velero/types.ts';
+import { jsonObjectAt } from './restore-vm.ts';
+
+/** The operation name in the v2 operation ID (src/host/operation-id.ts): `own-revisions:<ns>/<vm>:<ms>`. */
+export const OWN_REVISIONS_OPERATION = 'own-revisions';
+
+/**
+ * The revisions a VM (as it is in the cluster) uses: pinned in its spec or recorded in its status. The
+ * restore action pins every revision it kept, so the VM itself says what to re-own and the operation ID
+ * needs to name only the VM.
+ */
+export function revisionsUsedBy(vm: KubeObject): string[] {
+  const names = new Set<string>();
+  for (const [role, statusRef] of [
+    ['instancetype', 'instancetypeRef'],
+    ['preference', 'preferenceRef'],
+  ] as const) {
+    const pinned = jsonObjectAt(vm, 'spec', role)?.['revisionName'];
+    if (typeof pinned === 'string' && pinned !== '') names.add(pinned);
+    const recorded = jsonObjectAt(vm, 'status', statusRef, 'controllerRevisionRef')?.['name'];
+    if (typeof recorded === 'string' && recorded !== '') names.add(recorded);
+  }
+  return [...names];
+}
+
+export function controllerOf(obj: KubeObject): OwnerReference | undefined {
+  return obj.metadata.ownerReferences?.find((ref) => ref.controller === true);
+}
+
+/** The controller reference KubeVirt puts on a VM's revisions (metav1.NewControllerRef). */
+export function controllerRefTo(vm: KubeObject): OwnerReference {
+  const uid = vm.metadata.uid;
+  const name = vm.metadata.name;
+  if (uid === undefined || uid === '' || name === undefined) {
+    throw new Error(`VirtualMachine ${name ?? '?'} has no UID yet`);
+  }
+  return { apiVersion: vm.apiVersion, kind: vm.kind, name, uid, controller: true, blockOwnerDeletion: true };
+}
+
+export type OwnerDecision =
+  | { action: 'none'; reason: 'owned-by-vm' | 'owned-by-other'; owner?: OwnerReference }
+  | { action: 'patch'; patch: JsonObject };
+
+/**
+ * What to do with one revision once the VM exists. A revision with a controller is left alone (its
+ * controller is someone else's business); an orphan gets the VM as controller. The merge patch carries
+ * the revision's resourceVersion so that a concurrent change makes it fail instead of being overwritten.
+ */
+export function ownerDecision(revision: KubeObject, vm: KubeObject): OwnerDecision {
+  const controller = controllerOf(revision);
+  if (controller !== undefined) {
+    return controller.uid === vm.metadata.uid
+      ? { action: 'none', reason: 'owned-by-vm' }
+      : { action: 'none', reason: 'owned-by-other', owner: controller };
+  }
+  const refs = [...(revision.metadata.ownerReferences ?? []), controllerRefTo(vm)];
+  const metadata: JsonObject = { ownerReferences: refs.map((r) => ({ ...r })) };
+  if (revision.metadata.resourceVersion !== undefined) metadata['resourceVersion'] = revision.metadata.resourceVersion;
+  return { action: 'patch', patch: { metadata } };
+}
