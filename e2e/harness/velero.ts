@@ -2,7 +2,7 @@
 // keeping objects as plain files, so the bucket can be read straight from disk) and the AWS object store
 // plugin. The plugin directory is laid out the way the init containers do it in a cluster.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binary, cacheRoot, repoDir } from './components.ts';
@@ -80,15 +80,10 @@ async function installOurPlugin(dir: string): Promise<void> {
   if (!existsSync(bin)) {
     throw new Error(`${bin} does not exist: run \`npm run build\` first`);
   }
+  // The same command the plugin image's init container runs to copy itself into Velero's plugin dir.
   const res = await run(bin, ['install', dir], { timeoutMs: 60_000 });
-  if (res.code === 0) return;
-  // TODO(packaging): the install mode of our binary is being written by another helper. Until it
-  // works, lay out what it will: dist/* copied into the plugin dir, executables kept executable.
-  for (const f of readdirSync(join(repoDir, 'dist'))) {
-    const src = join(repoDir, 'dist', f);
-    if (!statSync(src).isFile()) continue;
-    copyFileSync(src, join(dir, f));
-    chmodSync(join(dir, f), statSync(src).mode & 0o777);
+  if (res.code !== 0) {
+    throw new Error(`${bin} install ${dir} failed (${res.code}): ${res.stderr || res.stdout}`);
   }
 }
 

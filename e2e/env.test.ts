@@ -1,0 +1,157 @@
+// The e2e environment itself works: a real control plane with our CRDs, the controller manager's
+// garbage collector, and a real Velero server loading velero-plugin-for-aws and our plugin, backing up
+// to a real S3 store. Every scenario test builds on these facts.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { makePluginDir, startVelero, type Velero } from './harness/velero.ts';
+import { waitFor } from './harness/process.ts';
+import {
+  createNamespace,
+  createVmLikeKubeVirt,
+  instancetype,
+  preference,
+  virtualMachine,
+} from './fixtures/kubevirt.ts';
+import { ActionNames, RevisionLabels } from '../src/kubevirt/constants.ts';
+import type { KubeObject } from '../src/velero/types.ts';
+
+let cp: ControlPlane;
+
+beforeAll(async () => {
+  cp = await startControlPlane({ controllerManager: true });
+});
+afterAll(async () => {
+  await cp?.stop();
+});
+
+interface ApiResource {
+  name: string;
+  kind: string;
+  namespaced: boolean;
+  shortNames?: string[];
+}
+
+async function discovery(groupVersion: string): Promise<ApiResource[]> {
+  const list = (await cp.kube.json('GET', `/apis/${groupVersion}`)) as unknown as { resources: ApiResource[] };
+  return list.resources;
+}
+
+describe('control plane', () => {
+  it.each([
+    // groupVersion, resource, kind, namespaced, short names, has /status
+    ['kubevirt.io/v1', 'virtualmachines', 'VirtualMachine', true, ['vm', 'vms'], true],
+    ['kubevirt.io/v1alpha3', 'virtualmachines', 'VirtualMachine', true, ['vm', 'vms'], true],
+    ['kubevirt.io/v1', 'virtualmachineinstances', 'VirtualMachineInstance', true, ['vmi', 'vmis'], false],
+    ['instancetype.kubevirt.io/v1beta1', 'virtualmachineinstancetypes', 'VirtualMachineInstancetype', true, ['vminstancetype', 'vminstancetypes', 'vmf', 'vmfs'], false],
+    ['instancetype.kubevirt.io/v1beta1', 'virtualmachineclusterinstancetypes', 'VirtualMachineClusterInstancetype', false, ['vmclusterinstancetype', 'vmclusterinstancetypes', 'vmcf', 'vmcfs'], false],
+    ['instancetype.kubevirt.io/v1beta1', 'virtualmachinepreferences', 'VirtualMachinePreference', true, ['vmpref', 'vmprefs', 'vmp', 'vmps'], false],
+    ['instancetype.kubevirt.io/v1beta1', 'virtualmachineclusterpreferences', 'VirtualMachineClusterPreference', false, ['vmcp', 'vmcps'], false],
+    ['cdi.kubevirt.io/v1beta1', 'datavolumes', 'DataVolume', true, ['dv', 'dvs'], true],
+    ['snapshot.storage.k8s.io/v1', 'volumesnapshots', 'VolumeSnapshot', true, ['vs'], true],
+  ] as const)('serves %s %s (%s, namespaced=%s, short names %j, status=%s)', async (gv, resource, kind, namespaced, shortNames, status) => {
+    const resources = await discovery(gv);
+    const r = resources.find((x) => x.name === resource);
+    expect(r).toMatchObject({ kind, namespaced, shortNames: [...shortNames] });
+    expect(resources.some((x) => x.name === `${resource}/status`)).toBe(status);
+  });
+
+  it('reports the pinned Kubernetes version', async () => {
+    const v = (await cp.kube.json('GET', '/version')) as unknown as { gitVersion: string };
+    expect(v.gitVersion).toMatch(/^v1\.33\.\d+$/);
+  });
+
+  it('keeps VM status apart from spec: status only through the status subresource', async () => {
+    await createNamespace(cp.kube, 'env-status');
+    const vm = virtualMachine({ name: 'vm1', namespace: 'env-status' });
+    const created = await cp.kube.create({ ...vm, status: { printableStatus: 'Running' } });
+    expect(created['status']).toBeUndefined(); // dropped on create, as for KubeVirt's CRD
+    const key = { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'env-status', name: 'vm1' };
+    await cp.kube.patchStatus(key, { printableStatus: 'Stopped' });
+    await cp.kube.mergePatch(key, { status: { printableStatus: 'Running' } }); // ignored on the main resource
+    const got = await cp.kube.get(key);
+    expect(got?.['status']).toEqual({ printableStatus: 'Stopped' });
+    // The deprecated version serves the same object.
+    const old = await cp.kube.get({ ...key, apiVersion: 'kubevirt.io/v1alpha3' });
+    expect(old?.metadata.uid).toBe(got?.metadata.uid);
+  });
+
+  it('stores ControllerRevisions as KubeVirt does and garbage-collects them when their VM is deleted', async () => {
+    const ns = 'env-gc';
+    await createNamespace(cp.kube, ns);
+    await cp.kube.create(instancetype({ name: 'env-gc-small', cpu: 2, memory: '2Gi' }));
+    await cp.kube.create(preference({ name: 'env-gc-pref', namespace: ns }));
+    const { vm, instancetypeRevision, preferenceRevision } = await createVmLikeKubeVirt(
+      cp.kube,
+      virtualMachine({ name: 'vm-gc', namespace: ns, instancetype: { name: 'env-gc-small' }, preference: { name: 'env-gc-pref', kind: 'virtualmachinepreference' } }),
+    );
+    const stored = await cp.kube.get({ apiVersion: 'instancetype.kubevirt.io/v1beta1', kind: 'VirtualMachineClusterInstancetype', name: 'env-gc-small' });
+    expect(instancetypeRevision?.metadata.name).toBe(`vm-gc-env-gc-small-v1beta1-${stored?.metadata.uid ?? ''}-1`);
+    expect(instancetypeRevision?.metadata.labels).toEqual({
+      [RevisionLabels.objectKind]: 'VirtualMachineClusterInstancetype',
+      [RevisionLabels.objectName]: 'env-gc-small',
+      [RevisionLabels.objectUid]: stored?.metadata.uid,
+      [RevisionLabels.objectGeneration]: '1',
+      [RevisionLabels.objectVersion]: 'v1beta1',
+    });
+    expect((instancetypeRevision?.['data'] as KubeObject).spec).toEqual({ cpu: { guest: 2 }, memory: { guest: '2Gi' } });
+    expect(vm['status']).toMatchObject({
+      instancetypeRef: { name: 'env-gc-small', kind: 'virtualmachineclusterinstancetype', controllerRevisionRef: { name: instancetypeRevision?.metadata.name } },
+      preferenceRef: { name: 'env-gc-pref', kind: 'virtualmachinepreference', controllerRevisionRef: { name: preferenceRevision?.metadata.name } },
+    });
+
+    await cp.kube.delete({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: 'vm-gc' });
+    for (const rev of [instancetypeRevision, preferenceRevision]) {
+      await waitFor(`revision ${rev?.metadata.name ?? ''} garbage-collected`, async () =>
+        (await cp.kube.get({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: ns, name: rev?.metadata.name ?? '' })) === undefined ? true : undefined,
+      { timeoutMs: 60_000, intervalMs: 500 });
+    }
+  });
+
+  it('deletes a namespace with its contents (namespace controller)', async () => {
+    await createNamespace(cp.kube, 'env-nsdel');
+    await cp.kube.create(virtualMachine({ name: 'vm1', namespace: 'env-nsdel' }));
+    await cp.kube.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'env-nsdel' });
+    await waitFor('namespace env-nsdel gone', async () =>
+      (await cp.kube.get({ apiVersion: 'v1', kind: 'Namespace', name: 'env-nsdel' })) === undefined ? true : undefined,
+    { timeoutMs: 90_000, intervalMs: 500 });
+  });
+});
+
+describe('velero', () => {
+  let velero: Velero;
+
+  beforeAll(async () => {
+    velero = await startVelero(cp, { pluginDir: await makePluginDir() });
+  });
+  afterAll(async () => {
+    await velero?.stop();
+  });
+
+  it('lists velero-plugin-for-aws and every action of our plugin with its kind', async () => {
+    const res = await velero.velero(['plugin', 'get']);
+    expect(res.code, res.stderr).toBe(0);
+    const rows = new Map(res.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/) as [string, string]).filter((r) => r.length === 2));
+    expect(rows.get('velero.io/aws')).toBe('ObjectStore');
+    const ours = [...rows].filter(([name]) => name.startsWith('kubevirt-velero-plugin/'));
+    // Every name we register is one of the reference plugin's names, with an item action kind.
+    expect(ours.length).toBeGreaterThan(0);
+    for (const [name, kind] of ours) {
+      expect(Object.values(ActionNames) as string[]).toContain(name);
+      expect(kind).toMatch(/^(BackupItemAction|RestoreItemAction)(V2)?$/);
+    }
+    // Discovery of our binary went through without errors.
+    expect(velero.logs()).not.toMatch(/level=error.*(plugin|kubevirt-velero-plugin)/i);
+  });
+
+  it('backs up an empty namespace and the tarball is read back from the store', async () => {
+    await createNamespace(cp.kube, 'env-empty');
+    const res = await velero.velero(['backup', 'create', 'env-empty-1', '--include-namespaces', 'env-empty', '--snapshot-volumes=false', '--wait']);
+    expect(res.code, res.stderr).toBe(0);
+    const backup = await velero.waitForBackup('env-empty-1');
+    expect(backup['status']).toMatchObject({ phase: 'Completed' });
+    const items = velero.readBackupTarball('env-empty-1');
+    const ns = items.get('resources/namespaces/cluster/env-empty.json') as KubeObject | undefined;
+    expect(ns?.metadata.name).toBe('env-empty');
+    expect([...items.keys()].filter((k) => k.startsWith('resources/') && !k.startsWith('resources/namespaces/'))).toEqual([]);
+  });
+});
