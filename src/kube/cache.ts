@@ -47,7 +47,11 @@ export class ScopedKubeCache implements KubeApi {
     return this.remember(this.objects, objectKey(key), () => this.inner.get(key).then(deepFreeze));
   }
 
-  list(type: TypeKey, options: { labelSelector?: string } = {}): Promise<KubeObject[]> {
+  async list(type: TypeKey, options: { labelSelector?: string } = {}): Promise<KubeObject[]> {
+    // A whole namespace's listing is the same one get() uses: one LIST serves both.
+    if (!options.labelSelector && !NOT_LISTED.has(type.kind) && type.namespace !== undefined) {
+      return [...(await this.listing({ ...type, name: '' })).values()];
+    }
     const cacheKey = `${typeKey(type.apiVersion, type.kind, type.namespace)}|${options.labelSelector ?? ''}`;
     return this.remember(this.selections, cacheKey, () => this.inner.list(type, options).then(deepFreeze));
   }

@@ -66,6 +66,33 @@ export const CdiAnnotations = {
   prePopulated: 'cdi.kubevirt.io/storage.prePopulated',
   populatedFor: 'cdi.kubevirt.io/storage.populatedFor',
   veleroIsOwned: 'cdi.kubevirt.io/velero.isOwned',
+  /** On a backed-up PVC whose DataVolume had not finished: skipped on restore (reference plugin's name). */
+  inProgress: 'kvp.kubevirt.io/storage.inprogress',
+} as const;
+
+/** Where KubeVirt marks the objects it creates for a VM. */
+export const KubevirtMarkers = {
+  /** Label on virt-launcher pods; value `virt-launcher`. */
+  appLabel: 'kubevirt.io',
+  launcherAppValue: 'virt-launcher',
+  /** Annotation on a launcher pod: the name of the VMI it runs. */
+  domainAnnotation: 'kubevirt.io/domain',
+  /** Label on the backend-storage PVC of persistent TPM/EFI (>= 1.4); value: the VM name. */
+  persistentStateFor: 'persistent-state-for',
+  /** The older backend-storage PVC name prefix: `persistent-state-for-<vm>`. */
+  persistentStatePrefix: 'persistent-state-for-',
+} as const;
+
+/** Annotations Velero itself reads on an item returned by a BackupItemAction. */
+export const VeleroAnnotations = {
+  /** Velero (newer releases) drops the returned item from the backup when present. */
+  skipFromBackup: 'velero.io/skip-from-backup',
+} as const;
+
+/** Where the PVC / VolumeSnapshot backup actions keep a user's own earlier pvc-uid label value. */
+export const PvcUidAnnotations = {
+  originalPvcUid: 'velero.kubevirt.io/original-pvc-uid',
+  originalVolumeSnapshotUid: 'velero.kubevirt.io/original-volumesnapshot-uid',
 } as const;
 
 /** The names the reference plugin registers; we register the same ones to be a drop-in replacement. */

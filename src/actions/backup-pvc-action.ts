@@ -1,0 +1,28 @@
+// kubevirt-velero-plugin/backup-pvc-action (BackupItemAction v1): labels each PVC with its UID
+// (velero.kubevirt.io/pvc-uid) so that a user can restore one disk with a label selector. A value the
+// user had set on that label is kept in an annotation rather than lost.
+import { PvcUidAnnotations, UserLabels } from '../kubevirt/constants.ts';
+import type { BackupExecuteInput, BackupExecuteOutput, BackupItemAction } from '../velero/actions.ts';
+import type { KubeObject, ResourceSelector } from '../velero/types.ts';
+
+/** Sets the pvc-uid label; an earlier value of it is preserved under `originalAnnotation`. */
+export function withPvcUidLabel(item: KubeObject, uid: string, originalAnnotation: string): KubeObject {
+  const labels = { ...(item.metadata.labels ?? {}) };
+  const annotations = { ...(item.metadata.annotations ?? {}) };
+  const earlier = labels[UserLabels.pvcUid];
+  const metadata = { ...item.metadata, labels: { ...labels, [UserLabels.pvcUid]: uid } };
+  if (earlier !== undefined) metadata.annotations = { ...annotations, [originalAnnotation]: earlier };
+  return { ...item, metadata };
+}
+
+export class BackupPvcAction implements BackupItemAction {
+  appliesTo(): ResourceSelector {
+    return { includedResources: ['persistentvolumeclaims'] };
+  }
+
+  execute({ item }: BackupExecuteInput): Promise<BackupExecuteOutput> {
+    const uid = item.metadata.uid;
+    if (!uid) return Promise.resolve({ item });
+    return Promise.resolve({ item: withPvcUidLabel(item, uid, PvcUidAnnotations.originalPvcUid) });
+  }
+}
