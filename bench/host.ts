@@ -1,0 +1,128 @@
+// Runtime benchmark: exec-to-handshake, pass-through Execute latency for a ~20 KB VirtualMachine
+// (sequential and 16-way concurrent), calls per second, peak RSS and RSS growth over 100k calls.
+// Targets (issue 2): handshake <= 150 ms median, Execute p50 <= 0.3 ms, p99 <= 2 ms, RSS <= 80 MB, no growth.
+import { readFileSync } from 'node:fs';
+import { stringifyJson } from '../src/host/json.ts';
+import { launch } from '../test/host/emulator.ts';
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/** A VirtualMachine of about 20 KB: many disks, interfaces, and a long cloud-init user data. */
+export function twentyKilobyteVm(): object {
+  const disks = Array.from({ length: 40 }, (_, i) => ({ name: `disk${i}`, disk: { bus: 'virtio' }, bootOrder: i + 1 }));
+  const volumes = Array.from({ length: 40 }, (_, i) => ({ name: `disk${i}`, dataVolume: { name: `vm-bench-disk-${i}` } }));
+  const vm = {
+    apiVersion: 'kubevirt.io/v1',
+    kind: 'VirtualMachine',
+    metadata: {
+      name: 'vm-bench',
+      namespace: 'bench',
+      uid: '6f2a4c1e-0d5b-4f7e-9a3c-2b1d0e9f8a7c',
+      generation: 4,
+      labels: { app: 'bench', 'kubevirt.io/os': 'fedora' },
+      annotations: { 'kubevirt.io/latest-observed-api-version': 'v1' },
+    },
+    spec: {
+      runStrategy: 'Always',
+      instancetype: { kind: 'VirtualMachineClusterInstancetype', name: 'u1.medium', revisionName: 'vm-bench-u1.medium-v1beta1-abc-1' },
+      preference: { kind: 'VirtualMachineClusterPreference', name: 'fedora', revisionName: 'vm-bench-fedora-v1beta1-def-1' },
+      template: {
+        metadata: { labels: { 'kubevirt.io/domain': 'vm-bench' } },
+        spec: {
+          domain: { devices: { disks, interfaces: [{ name: 'default', masquerade: {} }] } },
+          networks: [{ name: 'default', pod: {} }],
+          volumes: [
+            ...volumes,
+            { name: 'cloudinit', cloudInitNoCloud: { userData: `#cloud-config\n${'packages:\n  - a-package-name\n'.repeat(480)}` } },
+          ],
+        },
+      },
+    },
+  };
+  return vm;
+}
+
+export async function benchHost(): Promise<Record<string, number | string>> {
+  const results: Record<string, number | string> = {};
+
+  const handshakes: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const started = performance.now();
+    const plugin = await launch();
+    handshakes.push(performance.now() - started);
+    await plugin.shutdown();
+  }
+  handshakes.sort((a, b) => a - b);
+  results['handshake median ms (target <= 150)'] = +percentile(handshakes, 50).toFixed(1);
+  results['handshake p90 ms'] = +percentile(handshakes, 90).toFixed(1);
+
+  const plugin = await launch();
+  const request = {
+    plugin: 'test.kubevirt.io/echo-backup',
+    item: Buffer.from(stringifyJson(twentyKilobyteVm())),
+    backup: Buffer.from(stringifyJson({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'bench', uid: 'u' } })),
+  };
+  results['item bytes'] = request.item.length;
+  const call = () => plugin.call('generated.BackupItemAction', 'Execute', request);
+
+  for (let i = 0; i < 2000; i++) await call(); // warm up the JIT on both sides
+
+  const sequential: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const t = performance.now();
+    await call();
+    sequential.push(performance.now() - t);
+  }
+  sequential.sort((a, b) => a - b);
+  results['sequential Execute p50 ms (target <= 0.3)'] = +percentile(sequential, 50).toFixed(3);
+  results['sequential Execute p99 ms (target <= 2)'] = +percentile(sequential, 99).toFixed(3);
+
+  const concurrent: number[] = [];
+  const perWorker = 1000;
+  const startedAll = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let i = 0; i < perWorker; i++) {
+        const t = performance.now();
+        await call();
+        concurrent.push(performance.now() - t);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - startedAll) / 1000;
+  concurrent.sort((a, b) => a - b);
+  results['16-way Execute p50 ms'] = +percentile(concurrent, 50).toFixed(3);
+  results['16-way Execute p99 ms'] = +percentile(concurrent, 99).toFixed(3);
+  results['16-way calls per second'] = Math.round((16 * perWorker) / elapsed);
+
+  // RSS over 100k calls, 16 at a time; sampled every 10k calls.
+  const samples: number[] = [];
+  let peak = plugin.rssKiB();
+  const total = 100_000;
+  let done = 0;
+  const rssAt10k: number[] = [];
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (done < total) {
+        done++;
+        await call();
+        if (done % 1000 === 0) {
+          const rss = plugin.rssKiB();
+          peak = Math.max(peak, rss);
+          samples.push(rss);
+          if (done % 10_000 === 0) rssAt10k.push(rss);
+        }
+      }
+    }),
+  );
+  const peakStatus = readFileSync(`/proc/${plugin.process.pid}/status`, 'utf8');
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(peakStatus)?.[1] ?? NaN);
+  results['peak RSS MB over 100k calls (VmHWM, target <= 80)'] = +(hwm / 1024).toFixed(1);
+  results['RSS MB after 10k calls'] = +((rssAt10k[0] ?? NaN) / 1024).toFixed(1);
+  results['RSS MB after 100k calls'] = +((rssAt10k[rssAt10k.length - 1] ?? NaN) / 1024).toFixed(1);
+  results['RSS growth MB from 10k to 100k calls'] = +(((rssAt10k[rssAt10k.length - 1] ?? NaN) - (rssAt10k[0] ?? NaN)) / 1024).toFixed(1);
+  await plugin.shutdown();
+  return results;
+}
