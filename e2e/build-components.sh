@@ -23,9 +23,13 @@ bin="$root/bin"
 src="$root/src"
 mkdir -p "$bin" "$src"
 
-# One build at a time per cache directory (two test runs starting together must not race).
-exec 9>"$root/.lock"
-flock 9
+# One build at a time per cache directory (two test runs starting together must not race). The
+# per-component child processes (--one) run under their parent's lock.
+if [[ -z "${KVP_E2E_LOCKED:-}" ]]; then
+  exec 9>"$root/.lock"
+  flock 9
+  export KVP_E2E_LOCKED=1
+fi
 
 # Read a value out of versions.json: v '.velero.version'
 v() { node -e 'const j=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const p=process.argv[2].split(".").filter(Boolean);let x=j;for(const k of p)x=x[k];if(x===undefined)process.exit(3);console.log(typeof x==="object"?JSON.stringify(x):String(x))' "$versions" "$1"; }
@@ -110,7 +114,7 @@ velero_wrapper() {
   [[ -f "$d/.ready" ]] && return
   while IFS= read -r line; do reps+=("$line"); done < <(v .velero.replace | node -e 'for (const [k,x] of Object.entries(JSON.parse(require("fs").readFileSync(0,"utf8")))) console.log(k+" => "+x)')
   wrapper "$d" "$(v .velero.module)" "$ver" "${reps[@]}"
-  (cd "$d" && go get "$(v .velero.package)@$ver" "$(v .velero.module)/pkg/plugin/clientmgmt@$ver")
+  (cd "$d" && go get "$(v .velero.package)@$ver")
   touch "$d/.ready"
 }
 
@@ -139,34 +143,58 @@ b_s3() {
   build "$name" "$d" "$(v .s3.package)" ""
 }
 
-# Our conformance program (e2e/conformance/*.go) is built inside the velero wrapper module, so it uses
-# exactly the Velero plugin client code of the pinned Velero. Its binary name carries a hash of its
-# sources, so editing it rebuilds it.
+# Our conformance program (e2e/conformance/*.go) gets its own wrapper module requiring the pinned Velero
+# (with Velero's replace), so it runs exactly the plugin client code of that Velero. Its binary name
+# carries a hash of its sources, so editing it rebuilds it; bin/conformance links to the current one.
 b_conformance() {
-  local h name
+  local h name d="$src/conformance" ver reps=() line
   h=$(cat "$here"/conformance/*.go | sha256sum | cut -c1-12)
   name="conformance-$h"
-  have "$name" && { ln -sf "$name" "$bin/conformance"; return; }
-  velero_wrapper
-  rm -rf "$src/velero/conformance"; mkdir -p "$src/velero/conformance"
-  cp "$here"/conformance/*.go "$src/velero/conformance/"
-  build "$name" "$src/velero" ./conformance ""
-  ln -sf "$name" "$bin/conformance"
+  have "$name" && { ln -sfn "$name" "$bin/conformance"; return; }
+  ver=$(v .velero.version)
+  while IFS= read -r line; do reps+=("$line"); done < <(v .velero.replace | node -e 'for (const [k,x] of Object.entries(JSON.parse(require("fs").readFileSync(0,"utf8")))) console.log(k+" => "+x)')
+  rm -rf "$d"
+  wrapper "$d" "$(v .velero.module)" "$ver" "${reps[@]}"
+  cp "$here"/conformance/*.go "$d/"
+  (cd "$d" && go mod tidy)
+  build "$name" "$d" . ""
+  ln -sfn "$name" "$bin/conformance"
 }
 
-all=(etcd kube-apiserver velero velero-plugin-for-aws s3 kube-controller-manager conformance)
-todo=("$@"); [[ ${#todo[@]} -eq 0 ]] && todo=("${all[@]}")
-for c in "${todo[@]}"; do
-  case "$c" in
+one() {
+  case "$1" in
     etcd) b_etcd ;;
     kube-apiserver) b_kube_apiserver ;;
     kube-controller-manager) b_kube_controller_manager ;;
     velero) b_velero ;;
     velero-plugin-for-aws) b_aws ;;
     s3) b_s3 ;;
-    conformance) if ls "$here"/conformance/*.go >/dev/null 2>&1; then b_conformance; else echo "build-components: no e2e/conformance sources yet" >&2; fi ;;
-    *) echo "build-components: unknown component $c" >&2; exit 2 ;;
+    conformance) if ls "$here"/conformance/*.go >/dev/null 2>&1; then b_conformance; else echo "build-components: no e2e/conformance sources" >&2; exit 1; fi ;;
+    *) echo "build-components: unknown component $1" >&2; exit 2 ;;
   esac
+}
+
+# Child mode: build one component with `set -e` in force (it is not, inside an `if` condition).
+if [[ "${1:-}" == "--one" ]]; then
+  one "$2"
+  exit 0
+fi
+
+all=(etcd kube-apiserver velero velero-plugin-for-aws s3 kube-controller-manager conformance)
+todo=("$@"); [[ ${#todo[@]} -eq 0 ]] && todo=("${all[@]}")
+# Every requested component is attempted even when one fails; the run fails at the end.
+failed=()
+for c in "${todo[@]}"; do
+  t0=$(date +%s)
+  if ! bash "${BASH_SOURCE[0]}" --one "$c"; then
+    failed+=("$c")
+    echo "build-components: FAILED $c" >&2
+  fi
+  echo "$c total $(( $(date +%s) - t0 ))s (download + build) $(date -u +%FT%TZ)" >>"$times"
 done
 cp -f "$versions" "$root/versions.json"
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "build-components: failed: ${failed[*]} (log above)" >&2
+  exit 1
+fi
 echo "$bin"

@@ -1,0 +1,135 @@
+// Protocol conformance through Velero's own plugin client code (e2e/conformance/main.go): discovery,
+// handshake, listing, and every item action method of every action our binary registers, called the
+// way the Velero server calls them. Fast, and a protocol fault here names the action and method.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binary } from './harness/components.ts';
+import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { run } from './harness/process.ts';
+import { makePluginDir } from './harness/velero.ts';
+import { createNamespace, createVmLikeKubeVirt, instancetype, preference, virtualMachine } from './fixtures/kubevirt.ts';
+import { ActionNames } from '../src/kubevirt/constants.ts';
+
+interface Call {
+  method: string;
+  item?: string;
+  ok: boolean;
+  error?: string;
+  durationMs: number;
+  result?: unknown;
+}
+interface ActionReport {
+  kind: string;
+  name: string;
+  command: string;
+  appliesTo?: { IncludedResources?: string[] | null };
+  calls: Call[];
+}
+interface Report {
+  pluginDir: string;
+  plugins: { Command: string; Kind: string; Name: string }[];
+  actions: ActionReport[];
+  error?: string;
+}
+
+// Failures of the transport or of the plugin process, as opposed to an error the action returned.
+const PROTOCOL_FAULT = /code = (Unavailable|Unimplemented|Canceled|DeadlineExceeded)|plugin process exited|connection refused|transport is closing|error reading from server|no answer within|panic in client|unable to get valid/i;
+
+const NS = 'conformance';
+let cp: ControlPlane;
+let dir: string;
+let report: Report;
+let stderr: string;
+
+beforeAll(async () => {
+  cp = await startControlPlane();
+  dir = mkdtempSync(join(tmpdir(), 'kvp-e2e-conformance-'));
+  await createNamespace(cp.kube, NS);
+  await cp.kube.create(instancetype({ name: 'conformance-small' }));
+  await cp.kube.create(preference({ name: 'conformance-pref', namespace: NS }));
+  const { vm, instancetypeRevision, preferenceRevision } = await createVmLikeKubeVirt(
+    cp.kube,
+    virtualMachine({ name: 'sample', namespace: NS, instancetype: { name: 'conformance-small' }, preference: { name: 'conformance-pref', kind: 'virtualmachinepreference' } }),
+  );
+  const items = {
+    backup: {
+      apiVersion: 'velero.io/v1',
+      kind: 'Backup',
+      metadata: { name: 'conformance-backup', namespace: 'velero', uid: '6f1b2a3c-0000-4000-8000-00000000b001' },
+      spec: { includedNamespaces: [NS] },
+      status: { phase: 'InProgress' },
+    },
+    restore: {
+      apiVersion: 'velero.io/v1',
+      kind: 'Restore',
+      metadata: { name: 'conformance-restore', namespace: 'velero', uid: '6f1b2a3c-0000-4000-8000-00000000a001' },
+      spec: { backupName: 'conformance-backup' },
+      status: { phase: 'InProgress' },
+    },
+    items: [
+      { resource: 'virtualmachines.kubevirt.io', object: vm },
+      { resource: 'controllerrevisions.apps', object: instancetypeRevision },
+      { resource: 'controllerrevisions.apps', object: preferenceRevision },
+    ],
+  };
+  const itemsFile = join(dir, 'items.json');
+  writeFileSync(itemsFile, JSON.stringify(items));
+  const pluginDir = await makePluginDir({ dir: join(dir, 'plugins') });
+  // As `velero server` does, the flags after `run` reach every plugin process as its arguments.
+  const res = await run(
+    binary('conformance'),
+    ['run', `--plugin-dir=${pluginDir}`, `--items=${itemsFile}`, '--log-level=debug', `--kubeconfig=${cp.kubeconfigPath}`, '--namespace=velero'],
+    { env: { ...process.env, KUBECONFIG: cp.kubeconfigPath, HOME: dir }, timeoutMs: 240_000 },
+  );
+  stderr = res.stderr;
+  if (res.stdout.trim() === '') throw new Error(`conformance printed no report (exit ${res.code}):\n${res.stderr.slice(-4000)}`);
+  report = JSON.parse(res.stdout) as Report;
+});
+
+afterAll(async () => {
+  await cp?.stop();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+const ours = (): ActionReport[] => report.actions.filter((a) => a.command.endsWith('/kubevirt-velero-plugin'));
+
+describe("our binary through Velero's plugin client", () => {
+  it('is discovered with no error, next to velero-plugin-for-aws', () => {
+    expect(report.error).toBeUndefined();
+    expect(report.plugins.some((p) => p.Name === 'velero.io/aws' && p.Kind === 'ObjectStore')).toBe(true);
+    expect(ours().length).toBeGreaterThan(0);
+  });
+
+  it("registers only the reference plugin's action names, each under an item action kind", () => {
+    for (const a of ours()) {
+      expect(Object.values(ActionNames) as string[]).toContain(a.name);
+      expect(a.kind).toMatch(/^(BackupItemAction|RestoreItemAction)(V2)?$/);
+    }
+  });
+
+  it('answers every call of every action without a protocol fault', () => {
+    const faults = ours().flatMap((a) => a.calls.filter((c) => c.error !== undefined && PROTOCOL_FAULT.test(c.error)).map((c) => `${a.kind} ${a.name} ${c.method} ${c.item ?? ''}: ${c.error ?? ''}`));
+    expect(faults, stderr.slice(-3000)).toEqual([]);
+  });
+
+  it('answers AppliesTo for every action, and v2 actions answer Progress, Cancel (and AreAdditionalItemsReady for restore)', () => {
+    for (const a of ours()) {
+      const methods = a.calls.map((c) => c.method);
+      expect(a.calls[0], `${a.name}`).toMatchObject({ method: 'AppliesTo', ok: true });
+      if (a.kind === 'BackupItemActionV2') expect(methods).toEqual(expect.arrayContaining(['Progress', 'Cancel']));
+      if (a.kind === 'RestoreItemActionV2') expect(methods).toEqual(expect.arrayContaining(['Progress', 'Cancel', 'AreAdditionalItemsReady']));
+    }
+  });
+
+  it('executes the VirtualMachine backup action on a KubeVirt-like VM and returns the VM', () => {
+    const a = ours().find((x) => x.name === ActionNames.backupVirtualMachine);
+    expect(a, 'backup-virtualmachine-action is registered').toBeDefined();
+    const exec = a?.calls.find((c) => c.method === 'Execute' && c.item === `virtualmachines.kubevirt.io/${NS}/sample`);
+    expect(exec, 'Execute was called on the VM').toBeDefined();
+    expect(exec?.error).toBeUndefined();
+    const result = exec?.result as { item?: { kind?: string; metadata?: { name?: string } } } | undefined;
+    expect(result?.item).toMatchObject({ kind: 'VirtualMachine', metadata: { name: 'sample' } });
+  });
+});
