@@ -76,10 +76,18 @@ function place(from: string, dir: string, name: string, mode: number): Installed
     fs.chmodSync(tmp, mode);
     fs.renameSync(tmp, final);
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     throw new InstallError(`cannot install ${name} into ${dir}: ${describe(err)}`);
   }
   return { path: final, mode, bytes: fs.statSync(final).size };
+}
+
+function removeQuietly(file: string): void {
+  try {
+    fs.rmSync(file, { force: true });
+  } catch {
+    // The error that brought us here is the one worth reporting.
+  }
 }
 
 /** A sentence for the usual file system failures, keeping the system's own text for the rest. */
