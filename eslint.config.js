@@ -1,9 +1,11 @@
 // Lint is part of `npm test` and fails on any warning (--max-warnings=0).
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '**/*.mjs', '.cache/**'] },
+  { ignores: ['dist/**', 'dist-test/**', 'node_modules/**', '.cache/**'] },
+  { files: ['**/*.mjs'], languageOptions: { globals: globals.node } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
