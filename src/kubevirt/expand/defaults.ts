@@ -18,7 +18,8 @@ export interface ClusterDefaults {
   defaultNetworkInterface?: 'bridge' | 'masquerade';
 }
 
-export const KUBEVIRT_DEFAULTS: ClusterDefaults = { architecture: 'amd64', defaultNetworkInterface: 'bridge' };
+/** KubeVirt's built-in configuration on an amd64 cluster (virt-config defaults: eviction strategy None). */
+export const KUBEVIRT_DEFAULTS: ClusterDefaults = { architecture: 'amd64', evictionStrategy: 'None', defaultNetworkInterface: 'bridge' };
 
 const MACHINE_TYPE_BY_ARCH: Record<string, string> = { amd64: 'q35', arm64: 'virt', s390x: 's390-ccw-virtio' };
 
