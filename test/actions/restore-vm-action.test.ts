@@ -1,0 +1,304 @@
+// restore-vm-action end to end over its three calls (execute, areAdditionalItemsReady, progress), in
+// the order Velero makes them. The store is the fixed in-memory one of restore-test-kit.ts; the same
+// scenarios run against a real kube-apiserver and Velero in e2e/restore*.test.ts.
+import { describe, expect, it } from 'vitest';
+import { RestoreVmAction } from '../../src/actions/restore-vm-action.ts';
+import type { ExpandFn } from '../../src/kubevirt/restore-expand.ts';
+import { encodeRevisionCopies, revisionLabelsOf } from '../../src/kubevirt/revision-copy.ts';
+import type { JsonObject, JsonValue, KubeObject, Restore } from '../../src/velero/types.ts';
+import {
+  clusterInstancetype,
+  kubevirtRevision,
+  MemoryKube,
+  namespacedPreference,
+  preparedByVelero,
+  recordingLogger,
+  restoreObject,
+  vmFromBackup,
+  type VmShape,
+} from './restore-test-kit.ts';
+
+const IT_REV = 'vm-u1.medium-v1beta1-it-uid-u1.medium-1';
+const PREF_REV = 'vm-fedora-v1beta1-pref-uid-fedora-2';
+const original = clusterInstancetype('u1.medium', 1, '4Gi', 1);
+const changed = clusterInstancetype('u1.medium', 8, '32Gi', 2);
+const preference = namespacedPreference('fedora', 'src');
+
+function copiesAnnotation(...revisions: [role: 'instancetype' | 'preference', revision: KubeObject][]): Record<string, string> {
+  return {
+    'velero.kubevirt.io/revision-copies': encodeRevisionCopies(
+      revisions.map(([role, r]) => ({ role, name: r.metadata.name ?? '', labels: revisionLabelsOf(r), data: r['data'] as JsonValue })),
+    ),
+  };
+}
+
+const pinnedInstancetype = { name: 'u1.medium', revisionName: IT_REV };
+const pinnedShape: VmShape = {
+  instancetype: pinnedInstancetype,
+  preference: { name: 'fedora', kind: 'VirtualMachinePreference', revisionName: PREF_REV },
+  annotations: copiesAnnotation(['instancetype', kubevirtRevision(IT_REV, 'src', original)], ['preference', kubevirtRevision(PREF_REV, 'src', preference)]),
+};
+
+function setup(options: { now?: () => number; expand?: ExpandFn; veleroNamespace?: string } = {}) {
+  const kube = new MemoryKube();
+  const log = recordingLogger();
+  const action = new RestoreVmAction({
+    kube,
+    veleroNamespace: options.veleroNamespace,
+    newUuid: () => 'fixed-uuid',
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.expand ? { expand: options.expand } : {}),
+  });
+  return { kube, log, action };
+}
+
+async function restoreVm(action: RestoreVmAction, kube: MemoryKube, backedUp: KubeObject, restore: Restore, log = recordingLogger()) {
+  const out = await action.execute({ item: preparedByVelero(backedUp), itemFromBackup: backedUp, restore, log });
+  return { out, log, kube };
+}
+
+/** What Velero does after execute(): restores additional items found in the backup, asks, creates the VM. */
+async function veleroCreates(kube: MemoryKube, vm: KubeObject, restore: Restore, targetNamespace: string): Promise<KubeObject> {
+  const created = structuredClone(vm);
+  created.metadata.namespace = targetNamespace;
+  created.metadata.labels = { ...created.metadata.labels, 'velero.io/restore-name': restore.metadata.name ?? '' };
+  return kube.create(created);
+}
+
+const outcomes = (log: ReturnType<typeof recordingLogger>) =>
+  log.lines.filter((l) => l.fields['outcome'] !== undefined).map((l) => `${String(l.fields['revision'] ?? '')}: ${String(l.fields['outcome'])}`);
+
+describe('outcome 1, restored: the revisions came from the backup', () => {
+  it('a plain restore (revisions restored first, alphabetically): pinned, copies annotation gone, re-owned', async () => {
+    const { kube, action } = setup();
+    const restore = restoreObject('r1');
+    kube.put(original);
+    for (const r of [kubevirtRevision(IT_REV, 'src', original), kubevirtRevision(PREF_REV, 'src', preference)]) {
+      r.metadata.labels = { ...r.metadata.labels, 'velero.io/restore-name': 'r1' };
+      kube.put(r);
+    }
+    kube.put(preference);
+    const { out, log } = await restoreVm(action, kube, vmFromBackup(pinnedShape), restore);
+
+    expect(outcomes(log)).toEqual([`${IT_REV}: restored`, `${PREF_REV}: restored`]);
+    expect(out.waitForAdditionalItems).toBeUndefined();
+    expect(out.item.metadata.annotations).toBeUndefined();
+    expect(out.item['spec']).toMatchObject({ instancetype: { revisionName: IT_REV }, preference: { revisionName: PREF_REV } });
+    expect(out.operationId).toMatch(/^own-revisions:src\/vm:\d+$/);
+    // The VM's own disks and secrets are additional items too (parity with the reference plugin).
+    expect(out.additionalItems).toEqual([
+      { group: 'cdi.kubevirt.io', resource: 'datavolumes', namespace: 'src', name: 'vm-root' },
+      { group: '', resource: 'persistentvolumeclaims', namespace: 'src', name: 'vm-root' },
+      { group: '', resource: 'secrets', namespace: 'src', name: 'vm-ci' },
+    ]);
+
+    // Velero creates the VM, then polls Progress: both orphan revisions get the VM as controller.
+    const vm = await veleroCreates(kube, out.item, restore, 'src');
+    const progress = await action.progress(out.operationId ?? '', restore, log);
+    expect(progress).toMatchObject({ completed: true, err: '', nCompleted: 2, nTotal: 2, operationUnits: 'revisions' });
+    expect(progress.started).toBeInstanceOf(Date);
+    expect(progress.updated).toBeInstanceOf(Date);
+    for (const name of [IT_REV, PREF_REV]) {
+      expect(kube.find('apps/v1', 'ControllerRevision', 'src', name)?.metadata.ownerReferences).toEqual([
+        { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm', uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true },
+      ]);
+    }
+    // A second poll finds nothing to do.
+    const again = await action.progress(out.operationId ?? '', restore, log);
+    expect(again).toMatchObject({ completed: true, err: '', nCompleted: 2 });
+  });
+
+  it('VM restored alone by selector: revision asked from the backup, then found restored', async () => {
+    const { kube, action } = setup();
+    const restore = restoreObject('r1');
+    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: pinnedInstancetype, annotations: copiesAnnotation(['instancetype', kubevirtRevision(IT_REV, 'src', original)]) }), restore);
+    expect(out.waitForAdditionalItems).toBe(true);
+    expect(out.additionalItems).toContainEqual({ group: 'apps', resource: 'controllerrevisions', namespace: 'src', name: IT_REV });
+    expect(out.additionalItems).toContainEqual({ group: 'instancetype.kubevirt.io', resource: 'virtualmachineclusterinstancetypes', namespace: '', name: 'u1.medium' });
+    // Velero restores the additional items from the backup...
+    const restored = kubevirtRevision(IT_REV, 'src', original);
+    restored.metadata.labels = { ...restored.metadata.labels, 'velero.io/restore-name': 'r1' };
+    kube.put(restored);
+    // ...and asks.
+    expect(await action.areAdditionalItemsReady([], restore, log)).toBe(true);
+    expect(outcomes(log)).toEqual([`${IT_REV}: restored`]);
+    expect(kube.calls.filter((c) => c.startsWith('create'))).toEqual([]);
+  });
+});
+
+describe('outcome 2, already there', () => {
+  it('uses it, and warns when its definition differs from the point-in-time copy', async () => {
+    const { kube, action } = setup();
+    kube.put(kubevirtRevision(IT_REV, 'src', changed)); // same name, other content: not from this restore
+    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: pinnedInstancetype, annotations: copiesAnnotation(['instancetype', kubevirtRevision(IT_REV, 'src', original)]) }), restoreObject('r1'));
+    expect(outcomes(log)).toEqual([`${IT_REV}: already-there`]);
+    expect(log.lines.find((l) => l.level === 'warn')?.message).toMatch(/DIFFERS from the point-in-time copy/);
+    expect(out.waitForAdditionalItems).toBeUndefined();
+  });
+});
+
+describe('outcome 3, re-created before the VM exists', () => {
+  it('from the point-in-time copy, in the TARGET namespace of a namespace mapping (exact)', async () => {
+    const { kube, action } = setup();
+    kube.put(changed); // the instance type was changed since the backup
+    const restore = restoreObject('r1', { namespaceMapping: { src: 'dst' } });
+    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: pinnedInstancetype, annotations: copiesAnnotation(['instancetype', kubevirtRevision(IT_REV, 'src', original)]) }), restore);
+    // Additional items keep their BACKUP namespace; Velero maps them itself.
+    expect(out.additionalItems).toContainEqual({ group: 'apps', resource: 'controllerrevisions', namespace: 'src', name: IT_REV });
+    expect(out.operationId).toMatch(/^own-revisions:dst\/vm:/);
+    // The backup did not hold the revision (excluded): nothing appeared.
+    expect(await action.areAdditionalItemsReady([], restore, log)).toBe(true);
+    const created = kube.find('apps/v1', 'ControllerRevision', 'dst', IT_REV);
+    const expected = kubevirtRevision(IT_REV, 'dst', original);
+    expect(created?.['data']).toEqual(expected['data']);
+    expect(created?.metadata.labels).toEqual(expected.metadata.labels);
+    expect(outcomes(log)).toEqual([`${IT_REV}: recreate-from-copy`]);
+    expect(kube.find('apps/v1', 'ControllerRevision', 'src', IT_REV)).toBeUndefined();
+  });
+
+  it('KubeVirt >= 1.5 VM backed up without this plugin: revision from the status is pinned, re-created from the object', async () => {
+    const { kube, action } = setup();
+    kube.put(changed);
+    const restore = restoreObject('r1');
+    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium' }, status: { instancetype: IT_REV } }), restore);
+    expect(out.item['spec']).toMatchObject({ instancetype: { name: 'u1.medium', revisionName: IT_REV } });
+    expect(await action.areAdditionalItemsReady([], restore, log)).toBe(true);
+    expect(kube.find('apps/v1', 'ControllerRevision', 'src', IT_REV)?.metadata.labels?.['instancetype.kubevirt.io/object-generation']).toBe('2');
+    expect(log.lines.find((l) => l.fields['outcome'] === 'recreate-from-object')?.message).toMatch(/CURRENT definition of VirtualMachineClusterInstancetype u1.medium, not the original one/);
+  });
+});
+
+describe('outcome 4, expanded', () => {
+  // The expansion itself is src/kubevirt/expand/'s job (tested against KubeVirt's Go code); here a
+  // recording function shows which definitions the action hands it and what it does with the result.
+  const recordingExpand = (calls: unknown[]): ExpandFn => (vm, instancetype, pref) => {
+    calls.push({ instancetype, preference: pref });
+    const out = structuredClone(vm);
+    const spec = out['spec'] as JsonObject;
+    delete spec['instancetype'];
+    delete spec['preference'];
+    return { ok: true, vm: out };
+  };
+
+  it('expand-vms: uses the revision in the cluster and the copy, needs no revision and no operation', async () => {
+    const calls: unknown[] = [];
+    const { kube, action } = setup({ expand: recordingExpand(calls) });
+    kube.put(kubevirtRevision(PREF_REV, 'src', preference));
+    const restore = restoreObject('r1', { labels: { 'velero.kubevirt.io/expand-vms': 'true' } });
+    const { out, log } = await restoreVm(action, kube, vmFromBackup(pinnedShape), restore);
+    expect(calls).toEqual([{ instancetype: kubevirtRevision(IT_REV, 'src', original)['data'], preference: kubevirtRevision(PREF_REV, 'src', preference)['data'] }]);
+    expect(out.item['spec']).not.toHaveProperty('instancetype');
+    expect(out.operationId).toBeUndefined();
+    expect(out.waitForAdditionalItems).toBeUndefined();
+    expect(log.lines.find((l) => l.fields['outcome'] === 'expanded')?.message).toMatch(/expanded \(expand-vms is set\): instancetype .* from the point-in-time copy, preference .* from its revision/);
+  });
+
+  it('missing-revision-policy=expand expands only when a revision is missing', async () => {
+    const calls: unknown[] = [];
+    const { kube, action } = setup({ expand: recordingExpand(calls) });
+    const restore = restoreObject('r1', { labels: { 'velero.kubevirt.io/missing-revision-policy': 'expand' } });
+    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: pinnedInstancetype, annotations: copiesAnnotation(['instancetype', kubevirtRevision(IT_REV, 'src', original)]) }), restore);
+    expect(calls).toHaveLength(1);
+    expect(out.item['spec']).not.toHaveProperty('instancetype');
+  });
+
+  it('conflicts keep the references (and say why)', async () => {
+    const { kube, action } = setup({ expand: () => ({ ok: false, conflicts: [{ path: 'spec.template.spec.domain.cpu', message: 'set by the VM' }] }) });
+    kube.put(original);
+    const restore = restoreObject('r1', { labels: { 'velero.kubevirt.io/expand-vms': 'true' } });
+    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium' } }), restore);
+    expect(out.item['spec']).toHaveProperty('instancetype');
+    expect(log.lines.find((l) => l.level === 'warn')?.message).toMatch(/not expanded .*conflicts: spec.template.spec.domain.cpu: set by the VM/);
+  });
+
+  it('without an expansion function the VM is restored with its references', async () => {
+    const { kube, action } = setup();
+    kube.put(original);
+    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium' } }), restoreObject('r', { labels: { 'velero.kubevirt.io/expand-vms': 'true' } }));
+    expect(out.item['spec']).toHaveProperty('instancetype');
+    expect(log.lines.some((l) => /this build has no expansion/.test(l.message))).toBe(true);
+  });
+});
+
+describe('outcome 5, refused', () => {
+  it('names the VM, the revision and the missing instance type', async () => {
+    const { kube, action } = setup();
+    const restore = restoreObject('r1', { namespaceMapping: { src: 'dst' } });
+    const { log } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+    await expect(action.areAdditionalItemsReady([], restore, log)).rejects.toThrow(
+      `VirtualMachine dst/vm cannot be restored: its instancetype revision ${IT_REV} (VirtualMachineClusterInstancetype u1.medium) is neither in the backup nor in namespace dst; the backup holds no point-in-time copy of it, and VirtualMachineClusterInstancetype u1.medium is neither in the backup nor in the cluster`,
+    );
+    expect(kube.calls.filter((c) => c.startsWith('create'))).toEqual([]);
+  });
+
+  it('policy fail from the plugin ConfigMap refuses even with a copy', async () => {
+    const { kube, action } = setup({ veleroNamespace: 'velero' });
+    kube.put({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'kv', namespace: 'velero', labels: { 'velero.io/plugin-config': '', 'kubevirt-velero-plugin/restore-vm-action': 'RestoreItemActionV2' } },
+      data: { 'missing-revision-policy': 'fail' },
+    });
+    const restore = restoreObject('r1');
+    const { log } = await restoreVm(action, kube, vmFromBackup({ instancetype: pinnedInstancetype, annotations: copiesAnnotation(['instancetype', kubevirtRevision(IT_REV, 'src', original)]) }), restore);
+    await expect(action.areAdditionalItemsReady([], restore, log)).rejects.toThrow(/missing-revision policy is "fail"/);
+  });
+});
+
+describe('knobs and bad input', () => {
+  it('run strategy, MAC and firmware UUID labels apply to the VM', async () => {
+    const { kube, action } = setup();
+    const restore = restoreObject('r1', {
+      labels: { 'velero.kubevirt.io/restore-run-strategy': 'Halted', 'velero.kubevirt.io/clear-mac-address': 'true', 'velero.kubevirt.io/generate-new-firmware-uuid': '' },
+    });
+    const { out } = await restoreVm(action, kube, vmFromBackup({}), restore);
+    expect(out.item['spec']).toMatchObject({ runStrategy: 'Halted', template: { spec: { domain: { firmware: { uuid: 'fixed-uuid' } } } } });
+    expect(JSON.stringify(out.item)).not.toMatch(/macAddress|"running"/);
+    expect(out.operationId).toBeUndefined();
+  });
+
+  it('a malformed copies annotation is ignored with a warning', async () => {
+    const { kube, action } = setup();
+    kube.put(original);
+    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV }, annotations: { 'velero.kubevirt.io/revision-copies': 'not json' } }), restoreObject('r1'));
+    expect(log.lines.some((l) => l.level === 'warn' && /ignoring its point-in-time revision copies/.test(l.message))).toBe(true);
+    expect(out.item.metadata.annotations).toBeUndefined();
+  });
+
+  it('an invalid namespace mapping is an error', async () => {
+    const { kube, action } = setup();
+    await expect(restoreVm(action, kube, vmFromBackup({}), restoreObject('r', { namespaceMapping: { src: 'Bad/NS' } }))).rejects.toThrow(/namespace mapping src:Bad\/NS is invalid/);
+  });
+});
+
+describe('Progress of the re-owning operation', () => {
+  it('waits for the VM, then reports a clear error once the bound has passed', async () => {
+    let now = 1_000_000;
+    const { kube, action, log } = setup({ now: () => now });
+    kube.put(original);
+    const restore = restoreObject('r1');
+    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+    const id = out.operationId ?? '';
+    expect(await action.progress(id, restore, log)).toMatchObject({ completed: false, err: '', description: 'waiting for VirtualMachine src/vm to be created' });
+    now += 5 * 60_000 + 1;
+    const last = await action.progress(id, restore, log);
+    expect(last).toMatchObject({ completed: true, err: 'VirtualMachine src/vm did not appear within 300 s of its restore, so its instance type / preference revisions were given no owner' });
+    expect(last.started).toEqual(new Date(1_000_000));
+  });
+
+  it('leaves a revision controlled by another object alone', async () => {
+    const { kube, action, log } = setup();
+    kube.put(kubevirtRevision(IT_REV, 'src', original, 'someone-else'));
+    const restore = restoreObject('r1');
+    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+    await veleroCreates(kube, out.item, restore, 'src');
+    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 1, nTotal: 1 });
+    expect(kube.calls.filter((c) => c.startsWith('patch'))).toEqual([]);
+  });
+
+  it('rejects an operation ID it did not make', async () => {
+    const { action, log } = setup();
+    await expect(action.progress('something-else:ns/x:1', restoreObject('r'), log)).rejects.toThrow(/was not started by restore-vm-action/);
+    await expect(action.progress('own-revisions:Bad_NS/x:1', restoreObject('r'), log)).rejects.toThrow(/invalid VirtualMachine/);
+  });
+});
