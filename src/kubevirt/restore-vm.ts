@@ -106,7 +106,7 @@ export function matchersOf(vm: KubeObject, vmFromBackup?: KubeObject): MatcherRe
     const rawKind = typeof matcher['kind'] === 'string' ? matcher['kind'] : '';
     const resolved = resolveKind(role, rawKind);
     if (resolved === undefined) {
-      throw new RestoreError(`VirtualMachine ${keyOf(vm)}: spec.${role}.kind "${rawKind}" is not a ${role} kind`);
+      throw new RestoreError(`VirtualMachine ${keyOf(vm)}: spec.${role}.kind "${rawKind}" is not a kind spec.${role} accepts`);
     }
     if (!isObjectName(name)) {
       throw new RestoreError(`VirtualMachine ${keyOf(vm)}: spec.${role}.name "${name}" is not a valid object name`);
