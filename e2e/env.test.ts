@@ -128,14 +128,15 @@ describe('velero', () => {
   });
 
   it('lists velero-plugin-for-aws and every action of our plugin with its kind', async () => {
-    const res = await velero.velero(['plugin', 'get']);
+    const res = await velero.velero(['plugin', 'get', '-o', 'json']);
     expect(res.code, res.stderr).toBe(0);
-    const rows = new Map(res.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/) as [string, string]).filter((r) => r.length === 2));
-    expect(rows.get('velero.io/aws')).toBe('ObjectStore');
-    const ours = [...rows].filter(([name]) => name.startsWith('kubevirt-velero-plugin/'));
+    // The ServerStatusRequest the server answered: every plugin it discovered, with its kind.
+    const plugins = (JSON.parse(res.stdout) as { status: { plugins: { name: string; kind: string }[] } }).status.plugins;
+    expect(plugins).toContainEqual({ name: 'velero.io/aws', kind: 'ObjectStore' });
+    const ours = plugins.filter((p) => p.name.startsWith('kubevirt-velero-plugin/'));
     // Every name we register is one of the reference plugin's names, with an item action kind.
     expect(ours.length).toBeGreaterThan(0);
-    for (const [name, kind] of ours) {
+    for (const { name, kind } of ours) {
       expect(Object.values(ActionNames) as string[]).toContain(name);
       expect(kind).toMatch(/^(BackupItemAction|RestoreItemAction)(V2)?$/);
     }
