@@ -16,6 +16,7 @@ import type { KubeApi } from '../kube/api.ts';
 import { isKubeApiError } from '../kube/errors.ts';
 import { Kinds, KUBEVIRT_GROUP } from '../kubevirt/constants.ts';
 import { instanceSpecItems, matcherObjectItem, revisionItem, dedupe } from '../kubevirt/restore-graph.ts';
+import { expandVirtualMachine } from '../kubevirt/expand/index.ts';
 import { isDefinition, type ExpandFn } from '../kubevirt/restore-expand.ts';
 import { ownerDecision, OWN_REVISIONS_OPERATION, revisionsUsedBy } from '../kubevirt/restore-owner.ts';
 import {
@@ -59,7 +60,7 @@ export interface RestoreVmActionOptions {
   kube: KubeApi;
   /** Where the plugin ConfigMap lives (Velero sets VELERO_NAMESPACE in its pod). */
   veleroNamespace: string | undefined;
-  /** VM expansion (src/kubevirt/expand/); without it, expansion is reported as impossible. */
+  /** VM expansion; by default src/kubevirt/expand/ (KubeVirt's semantics, no cluster defaults). */
   expand?: ExpandFn;
   newUuid?: () => string;
   now?: () => number;
@@ -80,7 +81,7 @@ const VM_API_VERSION = `${KUBEVIRT_GROUP}/v1`;
 export class RestoreVmAction implements RestoreItemAction {
   private readonly kube: KubeApi;
   private readonly veleroNamespace: string | undefined;
-  private readonly expand: ExpandFn | undefined;
+  private readonly expand: ExpandFn;
   private readonly newUuid: () => string;
   private readonly now: () => number;
   private readonly ownerWaitMs: number;
@@ -95,7 +96,8 @@ export class RestoreVmAction implements RestoreItemAction {
   constructor(options: RestoreVmActionOptions) {
     this.kube = options.kube;
     this.veleroNamespace = options.veleroNamespace;
-    this.expand = options.expand;
+    // The target cluster sets its own defaults (machine type, CPU model...) when the VM starts.
+    this.expand = options.expand ?? ((vm, instancetype, preference) => expandVirtualMachine(vm, instancetype, preference));
     this.newUuid = options.newUuid ?? randomUUID;
     this.now = options.now ?? Date.now;
     this.ownerWaitMs = options.ownerWaitMs ?? DEFAULT_OWNER_WAIT_MS;
@@ -394,7 +396,6 @@ export class RestoreVmAction implements RestoreItemAction {
       log.warn(`VirtualMachine ${vmKey} is not expanded (${why}): ${reason}; its references are kept`);
       return undefined;
     };
-    if (this.expand === undefined) return cannot('this build has no expansion');
     const definitions: Partial<Record<'instancetype' | 'preference', Record<string, unknown>>> = {};
     const sources: string[] = [];
     for (const f of facts) {

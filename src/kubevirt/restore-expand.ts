@@ -1,6 +1,5 @@
-// The restore action's view of VM expansion (src/kubevirt/expand/, written separately): a function
-// handed to the action at construction, so the action does not depend on the expansion module's
-// internals and a build without it still restores (it then reports that it cannot expand).
+// The restore action's view of VM expansion: the shape of src/kubevirt/expand/'s expandVirtualMachine,
+// which the action uses by default. A test may hand another function to watch what the action passes.
 import type { JsonValue, KubeObject } from '../velero/types.ts';
 
 export interface ExpandConflict {

@@ -168,55 +168,73 @@ describe('outcome 3, re-created before the VM exists', () => {
   });
 });
 
-describe('outcome 4, expanded', () => {
-  // The expansion itself is src/kubevirt/expand/'s job (tested against KubeVirt's Go code); here a
-  // recording function shows which definitions the action hands it and what it does with the result.
-  const recordingExpand = (calls: unknown[]): ExpandFn => (vm, instancetype, pref) => {
-    calls.push({ instancetype, preference: pref });
-    const out = structuredClone(vm);
-    const spec = out['spec'] as JsonObject;
-    delete spec['instancetype'];
-    delete spec['preference'];
-    return { ok: true, vm: out };
-  };
+describe('outcome 4, expanded (with the real expansion, src/kubevirt/expand/)', () => {
+  const template = (vm: KubeObject) => ((vm['spec'] as JsonObject)['template'] as JsonObject)['spec'] as JsonObject;
 
-  it('expand-vms: uses the revision in the cluster and the copy, needs no revision and no operation', async () => {
-    const calls: unknown[] = [];
-    const { kube, action } = setup({ expand: recordingExpand(calls) });
+  it('expand-vms: the ORIGINAL definition from the copy is inlined, no revision and no operation needed', async () => {
+    const { kube, action } = setup();
+    kube.put(changed); // the current definition (8 CPUs) must not be used
     kube.put(kubevirtRevision(PREF_REV, 'src', preference));
     const restore = restoreObject('r1', { labels: { 'velero.kubevirt.io/expand-vms': 'true' } });
     const { out, log } = await restoreVm(action, kube, vmFromBackup(pinnedShape), restore);
-    expect(calls).toEqual([{ instancetype: kubevirtRevision(IT_REV, 'src', original)['data'], preference: kubevirtRevision(PREF_REV, 'src', preference)['data'] }]);
     expect(out.item['spec']).not.toHaveProperty('instancetype');
+    expect(out.item['spec']).not.toHaveProperty('preference');
+    expect(template(out.item)['domain']).toMatchObject({ cpu: { sockets: 1 }, memory: { guest: '4Gi' } });
     expect(out.operationId).toBeUndefined();
     expect(out.waitForAdditionalItems).toBeUndefined();
-    expect(log.lines.find((l) => l.fields['outcome'] === 'expanded')?.message).toMatch(/expanded \(expand-vms is set\): instancetype .* from the point-in-time copy, preference .* from its revision/);
+    expect(log.lines.find((l) => l.fields['outcome'] === 'expanded')?.message).toMatch(
+      /expanded \(expand-vms is set\): instancetype .* from the point-in-time copy, preference .* from its revision; it needs no revision/,
+    );
   });
 
-  it('missing-revision-policy=expand expands only when a revision is missing', async () => {
-    const calls: unknown[] = [];
-    const { kube, action } = setup({ expand: recordingExpand(calls) });
+  it('missing-revision-policy=expand expands when a revision is missing', async () => {
+    const { kube, action } = setup();
     const restore = restoreObject('r1', { labels: { 'velero.kubevirt.io/missing-revision-policy': 'expand' } });
     const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: pinnedInstancetype, annotations: copiesAnnotation(['instancetype', kubevirtRevision(IT_REV, 'src', original)]) }), restore);
-    expect(calls).toHaveLength(1);
     expect(out.item['spec']).not.toHaveProperty('instancetype');
+    expect(template(out.item)['domain']).toMatchObject({ memory: { guest: '4Gi' } });
+  });
+
+  it('missing-revision-policy=expand leaves a VM whose revisions are all there alone', async () => {
+    const { kube, action } = setup();
+    kube.put(kubevirtRevision(IT_REV, 'src', original));
+    const restore = restoreObject('r1', { labels: { 'velero.kubevirt.io/missing-revision-policy': 'expand' } });
+    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: pinnedInstancetype }), restore);
+    expect(out.item['spec']).toHaveProperty('instancetype');
   });
 
   it('conflicts keep the references (and say why)', async () => {
-    const { kube, action } = setup({ expand: () => ({ ok: false, conflicts: [{ path: 'spec.template.spec.domain.cpu', message: 'set by the VM' }] }) });
-    kube.put(original);
-    const restore = restoreObject('r1', { labels: { 'velero.kubevirt.io/expand-vms': 'true' } });
-    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium' } }), restore);
-    expect(out.item['spec']).toHaveProperty('instancetype');
-    expect(log.lines.find((l) => l.level === 'warn')?.message).toMatch(/not expanded .*conflicts: spec.template.spec.domain.cpu: set by the VM/);
-  });
-
-  it('without an expansion function the VM is restored with its references', async () => {
     const { kube, action } = setup();
     kube.put(original);
-    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium' } }), restoreObject('r', { labels: { 'velero.kubevirt.io/expand-vms': 'true' } }));
+    const backedUp = vmFromBackup({ instancetype: { name: 'u1.medium' } });
+    // The VM itself sets guest memory, which the instance type also sets: KubeVirt refuses to expand.
+    ((template(backedUp)['domain'] as JsonObject)['memory'] = { guest: '1Gi' });
+    const restore = restoreObject('r1', { labels: { 'velero.kubevirt.io/expand-vms': 'true' } });
+    const { out, log } = await restoreVm(action, kube, backedUp, restore);
     expect(out.item['spec']).toHaveProperty('instancetype');
-    expect(log.lines.some((l) => /this build has no expansion/.test(l.message))).toBe(true);
+    expect(log.lines.find((l) => l.level === 'warn')?.message).toMatch(/not expanded \(expand-vms is set\): conflicts: spec.template.spec.domain.memory/);
+  });
+
+  it('no definition at all: the references are kept and the revision is asked from the backup', async () => {
+    const { kube, action } = setup();
+    const restore = restoreObject('r1', { labels: { 'velero.kubevirt.io/expand-vms': 'true' } });
+    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: pinnedInstancetype }), restore);
+    expect(out.item['spec']).toHaveProperty('instancetype');
+    expect(out.waitForAdditionalItems).toBe(true);
+    expect(log.lines.some((l) => /no definition of VirtualMachineClusterInstancetype u1.medium is available/.test(l.message))).toBe(true);
+  });
+
+  it('hands the expansion the revision, else the copy (watched through a recording function)', async () => {
+    const calls: unknown[] = [];
+    const recording: ExpandFn = (vm, instancetype, pref) => {
+      calls.push({ instancetype, preference: pref });
+      return { ok: true, vm };
+    };
+    const kube = new MemoryKube();
+    const action = new RestoreVmAction({ kube, veleroNamespace: undefined, expand: recording });
+    kube.put(kubevirtRevision(PREF_REV, 'src', preference));
+    await restoreVm(action, kube, vmFromBackup(pinnedShape), restoreObject('r1', { labels: { 'velero.kubevirt.io/expand-vms': 'true' } }));
+    expect(calls).toEqual([{ instancetype: kubevirtRevision(IT_REV, 'src', original)['data'], preference: kubevirtRevision(PREF_REV, 'src', preference)['data'] }]);
   });
 });
 
