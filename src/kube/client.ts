@@ -244,7 +244,16 @@ export class KubeClient implements KubeApi {
     payload: string | undefined,
     what: string,
   ): Promise<{ status: number; body: unknown }> {
-    const auth = await this.authOptions();
+    let auth: https.RequestOptions;
+    try {
+      auth = await this.authOptions();
+    } catch (err) {
+      throw new KubeApiError(
+        `${method} ${what}: cannot use the Kubernetes client configuration: ${err instanceof Error ? err.message : String(err)}`,
+        undefined,
+        { cause: err },
+      );
+    }
     const server = this.kubeConfig?.getCurrentCluster()?.server;
     if (!server) throw new KubeApiError('no Kubernetes API server configured');
     const url = new URL(server.replace(/\/+$/, '') + path);

@@ -1,0 +1,96 @@
+// KubeClient's own guarantees, independent of Kubernetes semantics (those are checked against a real
+// kube-apiserver in e2e/backup-api.test.ts): every request has a deadline, failures name the object,
+// names from objects never reach a path unchecked, requests are counted.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../src/kube/client.ts';
+
+let server: http.Server;
+let base = '';
+const seen: string[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    seen.push(`${req.method ?? ''} ${req.url ?? ''} ${req.headers['authorization'] ?? ''}`);
+    if (req.url?.includes('/hang')) return; // never answers
+    if (req.url?.includes('forbidden')) {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', message: 'virtualmachines.kubevirt.io "forbidden" is forbidden: User "velero" cannot get resource' }));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', message: 'not found' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function client(timeoutMs = 300): KubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: base, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 'secret-token' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return new KubeClient({ kubeConfig: kc, timeoutMs });
+}
+
+const vm = (name: string) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'ns', name });
+
+describe('KubeClient', () => {
+  it('a request the API server never answers fails after the deadline, naming the object', async () => {
+    const started = Date.now();
+    await expect(client(300).get({ ...vm('x'), namespace: 'hang' })).rejects.toThrow(
+      'GET VirtualMachine hang/x: no answer from the API server within 300 ms',
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('404 is "does not exist", not an error', async () => {
+    expect(await client().get(vm('missing'))).toBeUndefined();
+  });
+
+  it('other statuses fail with the verb, the object and the API server message', async () => {
+    await expect(client().get(vm('forbidden'))).rejects.toThrow(
+      'GET VirtualMachine ns/forbidden: HTTP 403: virtualmachines.kubevirt.io "forbidden" is forbidden',
+    );
+  });
+
+  it('sends the token and the resource path of the kind', async () => {
+    seen.length = 0;
+    await client().get(vm('path-check'));
+    expect(seen).toEqual(['GET /apis/kubevirt.io/v1/namespaces/ns/virtualmachines/path-check Bearer secret-token']);
+  });
+
+  it('refuses names that are not Kubernetes names before any request', async () => {
+    seen.length = 0;
+    const c = client();
+    await expect(c.get(vm('../../secrets'))).rejects.toThrow('invalid VirtualMachine name "../../secrets"');
+    await expect(c.get({ ...vm('x'), namespace: 'a/b' })).rejects.toThrow('invalid namespace name "a/b"');
+    expect(seen).toEqual([]);
+    expect(c.counts.total).toBe(0);
+  });
+
+  it('counts requests by verb', async () => {
+    const c = client();
+    await c.get(vm('a'));
+    await c.get(vm('b'));
+    await expect(c.list({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'ns' })).rejects.toThrow(
+      'LIST persistentvolumeclaims in namespace ns: HTTP 404',
+    );
+    expect(c.counts).toMatchObject({ total: 3, get: 2, list: 1 });
+  });
+
+  it('the per-backup view is the same for one backup UID and new for another', () => {
+    const c = client();
+    expect(c.scoped('uid-1')).toBe(c.scoped('uid-1'));
+    expect(c.scoped('uid-2')).not.toBe(c.scoped('uid-1'));
+  });
+});
