@@ -1,0 +1,169 @@
+// restore-vm-action against a REAL kube-apiserver and garbage collector, through the plugin's own
+// KubeClient: revisions created in the target namespace of a namespace mapping, 409 on a name taken
+// meanwhile, owner references accepted by the API server (merge patch guarded by resourceVersion), and
+// revisions garbage-collected with their restored VM. The VM goes through the real backup action first,
+// so the restore reads exactly what a backup holds.
+//
+// Velero's part (restoring additional items, creating the VM with its restore labels, polling Progress)
+// is played step by step here, in Velero's order (pkg/restore/restore.go); the same scenarios through a
+// real Velero server are in e2e/restore-velero.test.ts.
+import { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackupVirtualMachineAction } from '../src/actions/backup-virtualmachine-action.ts';
+import { RestoreVmAction } from '../src/actions/restore-vm-action.ts';
+import { KubeClient } from '../src/kube/client.ts';
+import { preparedByVelero as preparedItem, recordingLogger as recordingLog } from '../test/actions/restore-test-kit.ts';
+import type { Backup, JsonObject, KubeObject, Restore } from '../src/velero/types.ts';
+import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { waitFor } from './harness/process.ts';
+import {
+  createNamespace,
+  createVmLikeKubeVirt,
+  INSTANCETYPE_API_VERSION,
+  instancetype,
+  preference,
+  virtualMachine,
+} from './fixtures/kubevirt.ts';
+
+let cp: ControlPlane;
+let kube: KubeClient;
+
+beforeAll(async () => {
+  cp = await startControlPlane({ controllerManager: true });
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.kubeconfigPath);
+  kube = new KubeClient({ kubeConfig: kc });
+});
+afterAll(async () => {
+  await cp?.stop();
+});
+
+const backup: Backup = { apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'b1', namespace: 'velero', uid: 'backup-uid-1' }, spec: {} };
+
+function restoreOf(name: string, spec: Restore['spec'] = {}, labels: Record<string, string> = {}): Restore {
+  return { apiVersion: 'velero.io/v1', kind: 'Restore', metadata: { name, namespace: 'velero', uid: `uid-${name}`, labels }, spec: { backupName: 'b1', ...spec } };
+}
+
+const revisionKey = (namespace: string, name: string) => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace, name });
+
+/** A VM made the KubeVirt way in `ns`, then passed through the real backup action: what the backup holds. */
+async function backedUpVm(ns: string, itName: string, style: 'status-refs' | 'spec-revision-name' = 'status-refs') {
+  await createNamespace(cp.kube, ns);
+  await cp.kube.create(instancetype({ name: itName, cpu: 1, memory: '2Gi' }));
+  await cp.kube.create(preference({ name: 'fedora', namespace: ns }));
+  const created = await createVmLikeKubeVirt(
+    cp.kube,
+    virtualMachine({ name: 'vm1', namespace: ns, instancetype: { name: itName }, preference: { name: 'fedora', kind: 'virtualmachinepreference' } }),
+    { style },
+  );
+  const live = await cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: 'vm1' });
+  const stored = await new BackupVirtualMachineAction(kube).execute({ item: live as KubeObject, backup, log: recordingLog() });
+  return { stored: stored.item, created };
+}
+
+/** Velero creating the VM after the action: in the target namespace, with its restore labels. */
+async function veleroCreatesVm(item: KubeObject, restore: Restore, targetNamespace: string): Promise<KubeObject> {
+  const vm = structuredClone(item);
+  vm.metadata.namespace = targetNamespace;
+  vm.metadata.labels = { ...vm.metadata.labels, 'velero.io/restore-name': restore.metadata.name ?? '', 'velero.io/backup-name': 'b1' };
+  return kube.create(vm);
+}
+
+describe('restore-vm-action on a real API server', () => {
+  it('revisions excluded from the backup, instance type changed since, --namespace-mappings: re-created exactly, owned, collected with the VM', async () => {
+    const { stored, created } = await backedUpVm('rs-src', 'it-excluded');
+    const original = created.instancetypeRevision as KubeObject;
+    // The instance type changes after the backup; the restore must still give the VM the original.
+    await cp.kube.mergePatch({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name: 'it-excluded' }, { spec: { cpu: { guest: 8 } } });
+    await createNamespace(cp.kube, 'rs-dst');
+    const restore = restoreOf('r-excluded', { namespaceMapping: { 'rs-src': 'rs-dst' } });
+    const action = new RestoreVmAction({ kube, veleroNamespace: undefined });
+    const log = recordingLog();
+
+    const out = await action.execute({ item: preparedItem(stored), itemFromBackup: stored, restore, log });
+    expect(out.waitForAdditionalItems).toBe(true);
+    expect(out.additionalItems).toContainEqual({ group: 'apps', resource: 'controllerrevisions', namespace: 'rs-src', name: original.metadata.name });
+    // Velero finds no revision in the backup (excluded by a resource filter) and asks whether we are ready.
+    expect(await action.areAdditionalItemsReady([], restore, log)).toBe(true);
+
+    for (const rev of [created.instancetypeRevision, created.preferenceRevision] as KubeObject[]) {
+      const restored = await kube.get(revisionKey('rs-dst', rev.metadata.name ?? ''));
+      expect(restored?.['data']).toEqual(rev['data']);
+      expect(restored?.metadata.labels).toEqual(rev.metadata.labels);
+      expect(restored?.metadata.ownerReferences).toBeUndefined();
+    }
+    expect(((await kube.get(revisionKey('rs-dst', original.metadata.name ?? '')))?.['data'] as JsonObject)['spec']).toEqual({ cpu: { guest: 1 }, memory: { guest: '2Gi' } });
+
+    const vm = await veleroCreatesVm(out.item, restore, 'rs-dst');
+    expect(vm['spec']).toMatchObject({ instancetype: { revisionName: original.metadata.name }, preference: { revisionName: created.preferenceRevision?.metadata.name } });
+    expect(vm.metadata.annotations?.['velero.kubevirt.io/revision-copies']).toBeUndefined();
+
+    const progress = await action.progress(out.operationId ?? '', restore, log);
+    expect(progress).toMatchObject({ completed: true, err: '', nCompleted: 2, nTotal: 2 });
+    const owned = await kube.get(revisionKey('rs-dst', original.metadata.name ?? ''));
+    expect(owned?.metadata.ownerReferences).toEqual([
+      { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm1', uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true },
+    ]);
+
+    // No orphans: deleting the restored VM deletes its revisions (real garbage collector).
+    await cp.kube.delete({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'rs-dst', name: 'vm1' });
+    await waitFor(
+      'revisions garbage-collected with the VM',
+      async () => ((await kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: 'rs-dst' })).length === 0 ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
+    expect(log.lines.filter((l) => l.fields['outcome'] !== undefined).map((l) => l.fields['outcome'])).toEqual(['recreate-from-copy', 'recreate-from-copy', 'owned', 'owned']);
+  });
+
+  it('a revision already in the target namespace with another definition: used as it is, with a warning', async () => {
+    const { stored, created } = await backedUpVm('rs-there', 'it-there', 'spec-revision-name');
+    const name = created.instancetypeRevision?.metadata.name ?? '';
+    // Same namespace, VM deleted (revisions orphaned by hand), revision content replaced.
+    await cp.kube.delete({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'rs-there', name: 'vm1' }, 'Orphan');
+    await cp.kube.delete(revisionKey('rs-there', name));
+    await waitFor('revision gone', async () => ((await kube.get(revisionKey('rs-there', name))) === undefined ? true : undefined), { timeoutMs: 30_000 });
+    const other = structuredClone(created.instancetypeRevision as KubeObject);
+    for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'ownerReferences', 'managedFields']) delete other.metadata[k];
+    ((other['data'] as JsonObject)['spec'] as JsonObject)['cpu'] = { guest: 4 };
+    await kube.create(other);
+
+    const restore = restoreOf('r-there');
+    const action = new RestoreVmAction({ kube, veleroNamespace: undefined });
+    const log = recordingLog();
+    const out = await action.execute({ item: preparedItem(stored), itemFromBackup: stored, restore, log });
+    expect(out.waitForAdditionalItems).toBeUndefined();
+    expect(log.lines.find((l) => l.level === 'warn' && l.fields['revision'] === name)?.message).toMatch(/DIFFERS from the point-in-time copy/);
+  });
+
+  it('a VM whose revision, copy and instance type are all gone is refused with every name in the error', async () => {
+    const { stored, created } = await backedUpVm('rs-refuse', 'it-refuse');
+    const withoutCopies = structuredClone(stored);
+    delete withoutCopies.metadata.annotations?.['velero.kubevirt.io/revision-copies'];
+    await cp.kube.delete({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name: 'it-refuse' });
+    await createNamespace(cp.kube, 'rs-refuse-dst');
+    const restore = restoreOf('r-refuse', { namespaceMapping: { 'rs-refuse': 'rs-refuse-dst' } });
+    const action = new RestoreVmAction({ kube, veleroNamespace: undefined });
+    await action.execute({ item: preparedItem(withoutCopies), itemFromBackup: withoutCopies, restore, log: recordingLog() });
+    await expect(action.areAdditionalItemsReady([], restore, recordingLog())).rejects.toThrow(
+      `VirtualMachine rs-refuse-dst/vm1 cannot be restored: its instancetype revision ${created.instancetypeRevision?.metadata.name ?? ''} (VirtualMachineClusterInstancetype it-refuse) is neither in the backup nor in namespace rs-refuse-dst`,
+    );
+  });
+
+  it('reads its defaults from the plugin ConfigMap in Velero namespace', async () => {
+    await createNamespace(cp.kube, 'velero');
+    await cp.kube.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'kv-restore', namespace: 'velero', labels: { 'velero.io/plugin-config': '', 'kubevirt-velero-plugin/restore-vm-action': 'RestoreItemActionV2' } },
+      data: { 'missing-revision-policy': 'fail' },
+    });
+    const { stored } = await backedUpVm('rs-cm', 'it-cm');
+    await createNamespace(cp.kube, 'rs-cm-dst');
+    const restore = restoreOf('r-cm', { namespaceMapping: { 'rs-cm': 'rs-cm-dst' } });
+    const action = new RestoreVmAction({ kube, veleroNamespace: 'velero' });
+    const log = recordingLog();
+    await action.execute({ item: preparedItem(stored), itemFromBackup: stored, restore, log });
+    expect(log.lines.some((l) => /missing-revision-policy=fail, expand-vms=false \(defaults from velero\/kv-restore/.test(l.message))).toBe(true);
+    await expect(action.areAdditionalItemsReady([], restore, log)).rejects.toThrow(/missing-revision policy is "fail"/);
+  });
+});

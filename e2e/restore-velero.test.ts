@@ -1,0 +1,191 @@
+// The restore scenarios of issue 6 through a REAL Velero server loading the built plugin binary, on a
+// real control plane with the garbage collector: what a user sees after `velero restore create`.
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JsonObject, KubeObject } from '../src/velero/types.ts';
+import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { waitFor } from './harness/process.ts';
+import { makePluginDir, startVelero, type Velero } from './harness/velero.ts';
+import {
+  createNamespace,
+  createVmLikeKubeVirt,
+  INSTANCETYPE_API_VERSION,
+  instancetype,
+  preference,
+  virtualMachine,
+  type CreatedVm,
+} from './fixtures/kubevirt.ts';
+
+let cp: ControlPlane;
+
+beforeAll(async () => {
+  cp = await startControlPlane({ controllerManager: true });
+});
+afterAll(async () => {
+  await cp?.stop();
+});
+
+const vmKey = (namespace: string, name: string) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace, name });
+const revisionKey = (namespace: string, name: string) => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace, name });
+const clusterItKey = (name: string) => ({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name });
+
+async function gone(what: string, key: Parameters<ControlPlane['kube']['get']>[0]): Promise<void> {
+  await waitFor(what, async () => ((await cp.kube.get(key)) === undefined ? true : undefined), { timeoutMs: 90_000, intervalMs: 500 });
+}
+
+/** A namespace with a cluster instance type, a namespaced preference and a VM using both, KubeVirt >= 1.5 style. */
+async function vmWithRevisions(ns: string, itName: string, labels: Record<string, string> = {}): Promise<CreatedVm> {
+  await createNamespace(cp.kube, ns);
+  await cp.kube.create(instancetype({ name: itName, cpu: 2, memory: '2Gi' }));
+  await cp.kube.create(preference({ name: 'pref', namespace: ns }));
+  return createVmLikeKubeVirt(
+    cp.kube,
+    virtualMachine({ name: 'vm1', namespace: ns, labels, instancetype: { name: itName }, preference: { name: 'pref', kind: 'virtualmachinepreference' } }),
+  );
+}
+
+async function veleroOk(velero: Velero, args: string[]): Promise<void> {
+  const res = await velero.velero(args);
+  expect(res.code, `velero ${args.join(' ')}: ${res.stderr}`).toBe(0);
+}
+
+function statusOf(obj: KubeObject): { phase?: string; errors?: number; warnings?: number } {
+  return (obj['status'] ?? {}) as { phase?: string; errors?: number; warnings?: number };
+}
+
+/** The restore's log as `velero restore logs` shows it. */
+async function restoreLogs(velero: Velero, name: string): Promise<string> {
+  const res = await velero.velero(['restore', 'logs', name]);
+  expect(res.code, res.stderr).toBe(0);
+  return res.stdout;
+}
+
+function expectOwnedBy(revision: KubeObject | undefined, vm: KubeObject | undefined): void {
+  expect(revision?.metadata.ownerReferences).toEqual([
+    { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: vm?.metadata.name, uid: vm?.metadata.uid, controller: true, blockOwnerDeletion: true },
+  ]);
+}
+
+describe('with this plugin', () => {
+  let velero: Velero;
+  beforeAll(async () => {
+    velero = await startVelero(cp, { pluginDir: await makePluginDir() });
+  });
+  afterAll(async () => {
+    await velero?.stop();
+  });
+
+  it('VM backed up alone by label selector; VM, instance type and preference deleted; restored with the ORIGINAL revisions, owned by the new VM', async () => {
+    const ns = 'rv-selector';
+    const created = await vmWithRevisions(ns, 'rv-sel-it', { app: 'rv-sel' });
+    const itRev = created.instancetypeRevision?.metadata.name ?? '';
+    const prefRev = created.preferenceRevision?.metadata.name ?? '';
+    await veleroOk(velero, ['backup', 'create', 'rv-sel-b', '--include-namespaces', ns, '--selector', 'app=rv-sel', '--snapshot-volumes=false', '--wait']);
+    expect(statusOf(await velero.waitForBackup('rv-sel-b')).phase).toBe('Completed');
+
+    // The instance type changes, then everything goes away (the VM's revisions with it, by GC).
+    await cp.kube.mergePatch(clusterItKey('rv-sel-it'), { spec: { cpu: { guest: 16 } } });
+    await cp.kube.delete(vmKey(ns, 'vm1'));
+    await gone('instancetype revision collected', revisionKey(ns, itRev));
+    await gone('preference revision collected', revisionKey(ns, prefRev));
+    await cp.kube.delete(clusterItKey('rv-sel-it'));
+    await cp.kube.delete({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachinePreference', namespace: ns, name: 'pref' });
+
+    await veleroOk(velero, ['restore', 'create', 'rv-sel-r', '--from-backup', 'rv-sel-b', '--selector', 'app=rv-sel', '--wait']);
+    const restore = await velero.waitForRestore('rv-sel-r');
+    expect(statusOf(restore), JSON.stringify(restore['status'])).toMatchObject({ phase: 'Completed' });
+
+    const vm = await cp.kube.get(vmKey(ns, 'vm1'));
+    expect(vm?.['spec']).toMatchObject({ instancetype: { name: 'rv-sel-it', revisionName: itRev }, preference: { name: 'pref', revisionName: prefRev } });
+    expect(vm?.metadata.annotations?.['velero.kubevirt.io/revision-copies']).toBeUndefined();
+    const rev = await cp.kube.get(revisionKey(ns, itRev));
+    expect(rev?.['data']).toEqual(created.instancetypeRevision?.['data']); // 2 CPUs, not 16
+    expectOwnedBy(rev, vm);
+    expectOwnedBy(await cp.kube.get(revisionKey(ns, prefRev)), vm);
+    expect(await cp.kube.get(clusterItKey('rv-sel-it'))).toBeDefined();
+    const logs = await restoreLogs(velero, 'rv-sel-r');
+    expect(logs).toContain(`instancetype revision ${itRev} (VirtualMachineClusterInstancetype rv-sel-it): restored from the backup`);
+    expect(logs).toContain(`revision ${itRev}: now owned by VirtualMachine ${ns}/vm1`);
+  });
+
+  it('revisions excluded from the backup: re-created from the point-in-time copy in the mapped namespace, owned, then collected with the VM', async () => {
+    const ns = 'rv-excl';
+    const created = await vmWithRevisions(ns, 'rv-excl-it');
+    const itRev = created.instancetypeRevision?.metadata.name ?? '';
+    await veleroOk(velero, ['backup', 'create', 'rv-excl-b', '--include-namespaces', ns, '--exclude-resources', 'controllerrevisions.apps', '--snapshot-volumes=false', '--wait']);
+    expect(statusOf(await velero.waitForBackup('rv-excl-b')).phase).toBe('Completed');
+    const stored = [...velero.readBackupTarball('rv-excl-b').keys()];
+    expect(stored.filter((k) => k.includes('controllerrevisions'))).toEqual([]);
+    await cp.kube.mergePatch(clusterItKey('rv-excl-it'), { spec: { memory: { guest: '64Gi' } } });
+
+    await veleroOk(velero, ['restore', 'create', 'rv-excl-r', '--from-backup', 'rv-excl-b', '--namespace-mappings', `${ns}:rv-excl-dst`, '--wait']);
+    expect(statusOf(await velero.waitForRestore('rv-excl-r'))).toMatchObject({ phase: 'Completed' });
+
+    const vm = await cp.kube.get(vmKey('rv-excl-dst', 'vm1'));
+    const rev = await cp.kube.get(revisionKey('rv-excl-dst', itRev));
+    expect((rev?.['data'] as JsonObject | undefined)?.['spec']).toEqual({ cpu: { guest: 2 }, memory: { guest: '2Gi' } });
+    expect(rev?.metadata.labels).toMatchObject(created.instancetypeRevision?.metadata.labels ?? {});
+    expectOwnedBy(rev, vm);
+    expect(await restoreLogs(velero, 'rv-excl-r')).toContain('re-created from the point-in-time copy in the backed-up VM (exact)');
+
+    await cp.kube.delete(vmKey('rv-excl-dst', 'vm1'));
+    await gone('re-created revision collected with its VM', revisionKey('rv-excl-dst', itRev));
+  });
+
+  it('refuses a VM whose revision cannot come back under missing-revision-policy=fail, naming it', async () => {
+    const ns = 'rv-fail';
+    const created = await vmWithRevisions(ns, 'rv-fail-it');
+    await veleroOk(velero, ['backup', 'create', 'rv-fail-b', '--include-namespaces', ns, '--exclude-resources', 'controllerrevisions.apps', '--snapshot-volumes=false', '--wait']);
+    await veleroOk(velero, [
+      'restore', 'create', 'rv-fail-r', '--from-backup', 'rv-fail-b', '--namespace-mappings', `${ns}:rv-fail-dst`,
+      '--labels', 'velero.kubevirt.io/missing-revision-policy=fail', '--wait',
+    ]);
+    const restore = await velero.waitForRestore('rv-fail-r');
+    expect(statusOf(restore).phase).toBe('PartiallyFailed');
+    const describe = await velero.velero(['restore', 'describe', 'rv-fail-r', '--details']);
+    expect(describe.stdout).toContain(
+      `VirtualMachine rv-fail-dst/vm1 cannot be restored: its instancetype revision ${created.instancetypeRevision?.metadata.name ?? ''} (VirtualMachineClusterInstancetype rv-fail-it)`,
+    );
+  });
+});
+
+describe('backup made without this plugin', () => {
+  it('a KubeVirt >= 1.5 VM comes back pinned to its original revision (from the backed-up status), owned by the new VM', async () => {
+    const ns = 'rv-noplugin';
+    const created = await vmWithRevisions(ns, 'rv-np-it');
+    const itRev = created.instancetypeRevision?.metadata.name ?? '';
+    // Velero with only the AWS plugin takes the backup...
+    const plain = await startVelero(cp, { pluginDir: await makePluginDir({ ours: false }) });
+    const saved = mkdtempSync(join(tmpdir(), 'kvp-e2e-saved-backup-'));
+    try {
+      const res = await plain.velero(['backup', 'create', 'rv-np-b', '--include-namespaces', ns, '--snapshot-volumes=false', '--wait']);
+      expect(res.code, res.stderr).toBe(0);
+      expect(statusOf(await plain.waitForBackup('rv-np-b')).phase).toBe('Completed');
+      const vmInBackup = plain.readBackupTarball('rv-np-b').get(`resources/virtualmachines.kubevirt.io/namespaces/${ns}/vm1.json`) as KubeObject;
+      expect((vmInBackup['spec'] as JsonObject)['instancetype']).not.toHaveProperty('revisionName');
+      cpSync(join(plain.bucketDir, 'backups', 'rv-np-b'), join(saved, 'rv-np-b'), { recursive: true });
+    } finally {
+      await plain.stop();
+    }
+    // ...and a Velero with this plugin restores it (same Backup object, its files in the new store).
+    await cp.kube.mergePatch(clusterItKey('rv-np-it'), { spec: { cpu: { guest: 32 } } });
+    const velero = await startVelero(cp, { pluginDir: await makePluginDir() });
+    try {
+      cpSync(join(saved, 'rv-np-b'), join(velero.bucketDir, 'backups', 'rv-np-b'), { recursive: true });
+      const res = await velero.velero(['restore', 'create', 'rv-np-r', '--from-backup', 'rv-np-b', '--namespace-mappings', `${ns}:rv-np-dst`, '--wait']);
+      expect(res.code, res.stderr).toBe(0);
+      const restore = await velero.waitForRestore('rv-np-r');
+      expect(statusOf(restore), JSON.stringify(restore['status'])).toMatchObject({ phase: 'Completed' });
+      const vm = await cp.kube.get(vmKey('rv-np-dst', 'vm1'));
+      expect(vm?.['spec']).toMatchObject({ instancetype: { revisionName: itRev } });
+      const rev = await cp.kube.get(revisionKey('rv-np-dst', itRev));
+      expect(rev?.['data']).toEqual(created.instancetypeRevision?.['data']);
+      expectOwnedBy(rev, vm);
+    } finally {
+      await velero.stop();
+      rmSync(saved, { recursive: true, force: true });
+    }
+  });
+});
