@@ -27,6 +27,8 @@ export interface KubeClientOptions {
   kubeConfig?: KubeConfig;
   /** How long a per-backup cache lives (ms). */
   cacheTtlMs?: number;
+  /** Page size of LIST calls (default LIST_PAGE_SIZE). */
+  listPageSize?: number;
 }
 
 export interface RequestCounts {
@@ -69,6 +71,7 @@ function loadDefaultConfig(): KubeConfig {
 export class KubeClient implements KubeApi {
   private readonly timeoutMs: number;
   private readonly cacheTtlMs: number;
+  private readonly listPageSize: number;
   private kubeConfig: KubeConfig | undefined;
   private auth: { options: https.RequestOptions; at: number } | undefined;
   private readonly discovered = new Map<string, Promise<ResourcePath>>();
@@ -78,6 +81,7 @@ export class KubeClient implements KubeApi {
   constructor(options: KubeClientOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.cacheTtlMs = options.cacheTtlMs ?? 10 * 60_000;
+    this.listPageSize = options.listPageSize ?? LIST_PAGE_SIZE;
     this.kubeConfig = options.kubeConfig;
   }
 
@@ -127,7 +131,7 @@ export class KubeClient implements KubeApi {
     const items: KubeObject[] = [];
     let continueToken: string | undefined;
     do {
-      const query = new URLSearchParams({ limit: String(LIST_PAGE_SIZE) });
+      const query = new URLSearchParams({ limit: String(this.listPageSize) });
       if (options.labelSelector) query.set('labelSelector', options.labelSelector);
       if (continueToken) query.set('continue', continueToken);
       const { status, body } = await this.request('list', 'GET', `${base}?${query.toString()}`, undefined, what);
