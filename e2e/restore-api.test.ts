@@ -115,6 +115,35 @@ describe('restore-vm-action on a real API server', () => {
     expect(log.lines.filter((l) => l.fields['outcome'] !== undefined).map((l) => l.fields['outcome'])).toEqual(['recreate-from-copy', 'recreate-from-copy', 'owned', 'owned']);
   });
 
+  it('backup made without this plugin (KubeVirt >= 1.5 VM, revisions restored first): pinned from the status, restored, owned', async () => {
+    const ns = 'rs-plain';
+    await createNamespace(cp.kube, ns);
+    await cp.kube.create(instancetype({ name: 'it-plain', cpu: 3, memory: '3Gi' }));
+    const created = await createVmLikeKubeVirt(cp.kube, virtualMachine({ name: 'vm1', namespace: ns, instancetype: { name: 'it-plain' } }));
+    // What any backup holds of the VM: spec without revisionName, status with the reference.
+    const stored = (await cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: 'vm1' })) as KubeObject;
+    expect((stored['spec'] as JsonObject)['instancetype']).not.toHaveProperty('revisionName');
+    const name = created.instancetypeRevision?.metadata.name ?? '';
+    await createNamespace(cp.kube, 'rs-plain-dst');
+    const restore = restoreOf('r-plain', { namespaceMapping: { [ns]: 'rs-plain-dst' } });
+    // Velero restores controllerrevisions.apps before virtualmachines.kubevirt.io, labelled with the restore.
+    const revision = structuredClone(created.instancetypeRevision as KubeObject);
+    for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'ownerReferences', 'managedFields']) delete revision.metadata[k];
+    revision.metadata.namespace = 'rs-plain-dst';
+    revision.metadata.labels = { ...revision.metadata.labels, 'velero.io/restore-name': 'r-plain', 'velero.io/backup-name': 'b1' };
+    await kube.create(revision);
+
+    const action = new RestoreVmAction({ kube, veleroNamespace: undefined });
+    const log = recordingLog();
+    const out = await action.execute({ item: preparedItem(stored), itemFromBackup: stored, restore, log });
+    expect(out.waitForAdditionalItems).toBeUndefined();
+    expect(out.item['spec']).toMatchObject({ instancetype: { name: 'it-plain', revisionName: name } });
+    const vm = await veleroCreatesVm(out.item, restore, 'rs-plain-dst');
+    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 1, nTotal: 1 });
+    expect((await kube.get(revisionKey('rs-plain-dst', name)))?.metadata.ownerReferences?.[0]?.uid).toBe(vm.metadata.uid);
+    expect(log.lines.filter((l) => l.fields['outcome'] !== undefined).map((l) => l.fields['outcome'])).toEqual(['restored', 'owned']);
+  });
+
   it('a revision already in the target namespace with another definition: used as it is, with a warning', async () => {
     const { stored, created } = await backedUpVm('rs-there', 'it-there', 'spec-revision-name');
     const name = created.instancetypeRevision?.metadata.name ?? '';
