@@ -11,6 +11,8 @@ export interface Quantity {
   mantissa: bigint;
   exp10: number;
   format: QuantityFormat;
+  /** The original text, when Kubernetes keeps it (see parseQuantity). */
+  text?: string;
 }
 
 export class QuantityError extends Error {
@@ -39,40 +41,78 @@ function normalise(mantissa: bigint, exp10: number): { mantissa: bigint; exp10: 
   return { mantissa, exp10 };
 }
 
-/** Parses like resource.ParseQuantity (including its round-up to a whole nano unit). */
+const MAX_INT64 = (1n << 63n) - 1n;
+
+/**
+ * Parses like resource.ParseQuantity, including two details that show in what Kubernetes stores:
+ * a value already "in canonical form" by its heuristics keeps its original text (`text`), and
+ * binary quantities are capped at the int64 maximum. Finer than a nano unit rounds up to one.
+ */
 export function parseQuantity(input: unknown): Quantity {
   if (typeof input === 'number' && Number.isFinite(input)) input = String(input);
   if (typeof input === 'bigint') input = input.toString();
   if (typeof input !== 'string') throw new QuantityError(String(input));
   const text = input;
+  if (text === '0') return { mantissa: 0n, exp10: 0, format: 'DecimalSI', text };
   const m = QUANTITY_RE.exec(text);
   if (!m) throw new QuantityError(text);
   const [, sign = '', digits = '', suffix = ''] = m;
   const [whole = '', frac = ''] = digits.split('.');
-  let mantissa = BigInt((whole || '0') + frac);
-  let exp10 = -frac.length;
+  const num = whole.replace(/^0+/, '') || '0';
   let format: QuantityFormat;
+  let exponent: number;
   if (suffix in DECIMAL_SUFFIX) {
     format = 'DecimalSI';
-    exp10 += DECIMAL_SUFFIX[suffix] ?? 0;
+    exponent = DECIMAL_SUFFIX[suffix] ?? 0;
   } else if (suffix in BINARY_SUFFIX) {
     format = 'BinarySI';
-    mantissa *= 1n << BigInt(BINARY_SUFFIX[suffix] ?? 0);
+    exponent = BINARY_SUFFIX[suffix] ?? 0;
   } else if (/^[eE][+-]?\d+$/.test(suffix)) {
     format = 'DecimalExponent';
-    exp10 += Number(suffix.slice(1));
+    exponent = Number(suffix.slice(1));
   } else {
     throw new QuantityError(text);
   }
-  // Values finer than a nano unit are rounded up to one (resource.ParseQuantity does the same).
+
+  // Kubernetes' int64 fast path, which also decides whether the original text is kept.
+  const precision =
+    format === 'BinarySI'
+      ? frac.length === 0
+        ? 15 - num.length - Math.trunc(Math.fround((Math.fround(exponent) * 3) / 10)) - 1
+        : -1
+      : 18 - (num.length + frac.length);
+  if (precision >= 0) {
+    const scale = (format === 'BinarySI' ? 0 : exponent) - frac.length;
+    if (scale >= -9) {
+      const shifted = num + frac;
+      const value = BigInt(shifted);
+      const mult = format === 'BinarySI' ? 1n << BigInt(exponent) : 1n;
+      const product = value * mult;
+      if (value <= MAX_INT64 && product <= MAX_INT64) {
+        const canonical =
+          format === 'BinarySI' ? exponent % 10 === 0 && (value & 7n) !== 0n : scale % 3 === 0 && !shifted.endsWith('000') && !shifted.startsWith('0');
+        const n = normalise(sign === '-' ? -product : product, scale);
+        return canonical ? { ...n, format, text } : { ...n, format };
+      }
+    }
+  }
+
+  let mantissa = BigInt(num + frac);
+  let exp10 = -frac.length;
+  if (format === 'BinarySI') mantissa *= 1n << BigInt(exponent);
+  else exp10 += exponent;
+  // Values finer than a nano unit are rounded up to one.
   if (exp10 < -9 && mantissa !== 0n) {
     const div = pow10(-9 - exp10);
     mantissa = (mantissa + div - 1n) / div;
     exp10 = -9;
   }
-  if (sign === '-') mantissa = -mantissa;
-  const n = normalise(mantissa, exp10);
-  if (format === 'BinarySI' && cmpQuantity({ ...n, format }, ONE) < 0 && n.mantissa > 0n) format = 'DecimalSI';
+  if (format === 'BinarySI' && cmpQuantity({ mantissa, exp10, format }, { mantissa: MAX_INT64, exp10: 0, format }) > 0) {
+    mantissa = MAX_INT64;
+    exp10 = 0;
+  }
+  const n = normalise(sign === '-' ? -mantissa : mantissa, exp10);
+  if (format === 'BinarySI' && n.mantissa > 0n && cmpQuantity({ ...n, format }, ONE) < 0) format = 'DecimalSI';
   return { ...n, format };
 }
 
@@ -104,6 +144,7 @@ const BINARY_NAME = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
 
 /** The canonical text Kubernetes writes for a quantity (Quantity.String()). */
 export function formatQuantity(q: Quantity): string {
+  if (q.text !== undefined) return q.text;
   let format = q.format;
   if (format === 'BinarySI') {
     const small = cmpQuantity(q, { mantissa: -1024n, exp10: 0, format }) > 0 && cmpQuantity(q, { mantissa: 1024n, exp10: 0, format }) < 0;
