@@ -182,6 +182,12 @@ function addMatcher(list: ItemList, vm: KubeObject, matcher: MatcherRef, world: 
       }
     }
   }
+  if (matcher.staleStatusRevisionName !== undefined) {
+    list.warnings.push(
+      `${owner}: status names ControllerRevision ${JSON.stringify(matcher.staleStatusRevisionName)} for another ` +
+        `${matcher.role} than ${describeMatcher(matcher)} (KubeVirt has not caught up with a change); it is not used`,
+    );
+  }
   const revisionNames = [matcher.statusRevisionName, matcher.specRevisionName].filter(
     (n): n is string => n !== undefined,
   );

@@ -61,8 +61,13 @@ export interface MatcherRef {
   clusterScoped: boolean;
   /** spec.*.revisionName (KubeVirt <= 1.4, or a pinned revision). */
   specRevisionName: string | undefined;
-  /** status.*Ref.controllerRevisionRef.name (KubeVirt >= 1.5). */
+  /** status.*Ref.controllerRevisionRef.name (KubeVirt >= 1.5), when status describes this matcher. */
   statusRevisionName: string | undefined;
+  /**
+   * A status revision recorded for another object name (the user changed the matcher and KubeVirt
+   * has not caught up): KubeVirt ignores it, and so does the plugin.
+   */
+  staleStatusRevisionName: string | undefined;
 }
 
 const MATCHER_KINDS: Record<MatcherRole, { namespaced: string; cluster: string }> = {
@@ -89,14 +94,19 @@ export function matcherOf(vm: KubeObject, role: MatcherRole): MatcherRef | undef
   const writtenKind = typeof spec['kind'] === 'string' ? spec['kind'] : '';
   const { kind, clusterScoped } = normaliseKind(role, writtenKind);
   const statusRef = role === 'instancetype' ? 'instancetypeRef' : 'preferenceRef';
+  const name = asString(spec['name']);
+  const statusName = asString(at(vm, 'status', statusRef, 'name'));
+  const statusRevision = asString(at(vm, 'status', statusRef, 'controllerRevisionRef', 'name'));
+  const stale = statusName !== undefined && name !== undefined && statusName !== name;
   return {
     role,
-    name: asString(spec['name']),
+    name,
     kind,
     writtenKind,
     clusterScoped,
     specRevisionName: asString(spec['revisionName']),
-    statusRevisionName: asString(at(vm, 'status', statusRef, 'controllerRevisionRef', 'name')),
+    statusRevisionName: stale ? undefined : statusRevision,
+    staleStatusRevisionName: stale ? statusRevision : undefined,
   };
 }
 

@@ -154,6 +154,23 @@ const CASES: Record<string, Case> = {
     ],
     warnings: ['VM apps/fedora-web: no ControllerRevision is recorded yet for VirtualMachineClusterInstancetype "u1.medium"'],
   },
+  'status still names the revision of the previous instance type: not used, with a warning': {
+    scenario: 'v15-paused',
+    change: (s) => {
+      (s.vm['spec'] as { instancetype: { name: string } }).instancetype.name = 'cx1.xlarge';
+      s.cluster.push({ apiVersion: 'instancetype.kubevirt.io/v1beta1', kind: 'VirtualMachineClusterInstancetype', metadata: { name: 'cx1.xlarge' } });
+    },
+    items: [
+      'virtualmachineclusterinstancetypes.instancetype.kubevirt.io /cx1.xlarge',
+      'virtualmachineinstances.kubevirt.io jobs/batch',
+      'pods jobs/virt-launcher-batch-abcde',
+      'persistentvolumeclaims jobs/batch-root',
+    ],
+    warnings: [
+      'VM jobs/batch: status names ControllerRevision "batch-cx1.large-v1beta1-cccccccc-0000-4000-8000-000000000003-1" for another instancetype than VirtualMachineClusterInstancetype "cx1.xlarge"',
+      'VM jobs/batch: no ControllerRevision is recorded yet for VirtualMachineClusterInstancetype "cx1.xlarge"',
+    ],
+  },
   'unknown matcher kind: the object is skipped with a warning, its revision still goes along': {
     scenario: 'v15-paused',
     change: (s) => {

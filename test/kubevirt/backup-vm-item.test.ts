@@ -77,6 +77,15 @@ const CASES: Record<string, Case> = {
     copies: ['instancetype restored-u1.large-12121212-0000-4000-8000-000000000007-1'],
     warnings: [],
   },
+  'status still describes the previous instance type: spec is not pinned to its revision': {
+    scenario: 'v15-paused',
+    change: (s) => {
+      (s.vm['spec'] as { instancetype: { name: string } }).instancetype.name = 'cx1.xlarge';
+    },
+    specRevisions: {},
+    copies: [],
+    warnings: [],
+  },
   'no instance type: nothing written': {
     scenario: 'plain-standalone-dv',
     specRevisions: {},
