@@ -38,15 +38,15 @@ export interface OracleAnswer {
  * Builds the oracle (or finds it in the cache) and returns its path. Fails loudly, with the reason,
  * when it cannot: the differential test must never silently pass without KubeVirt's code.
  */
-export function oracleBinary(): string {
-  const fromEnv = process.env['EXPAND_ORACLE_BIN'];
+export function oracleBinary(program: 'expand' | 'revisions' = 'expand'): string {
+  const fromEnv = process.env[program === 'expand' ? 'EXPAND_ORACLE_BIN' : 'REVISION_ORACLE_BIN'];
   if (fromEnv) return fromEnv;
   let out: string;
   try {
-    out = execFileSync('bash', [join(here, 'build.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30 * 60_000 });
+    out = execFileSync('bash', [join(here, 'build.sh'), program], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30 * 60_000 });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`cannot build the KubeVirt expansion oracle (bash test/oracle/build.sh): ${e.message}\n${(e.stderr ?? '').slice(-4000)}`);
+    throw new Error(`cannot build the KubeVirt ${program} oracle (bash test/oracle/build.sh ${program}): ${e.message}\n${(e.stderr ?? '').slice(-4000)}`);
   }
   const lines = out.trim().split('\n');
   const bin = lines[lines.length - 1];
