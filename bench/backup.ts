@@ -51,7 +51,7 @@ export async function benchBackup(): Promise<Record<string, number | string>> {
   try {
     const ns = 'bench';
     await createNamespace(cp.kube, ns);
-    await cp.kube.create(instancetype({ name: 'u1.medium', cpu: 2, memory: '4Gi' }));
+    await cp.kube.create(instancetype({ name: 'u1-medium', cpu: 2, memory: '4Gi' }));
     await cp.kube.create(preference({ name: 'fedora' }));
     const setupStart = performance.now();
     const vms: KubeObject[] = await inBatches(VMS, async (i) => {
@@ -66,7 +66,7 @@ export async function benchBackup(): Promise<Record<string, number | string>> {
         virtualMachine({
           name: `vm-${i}`,
           namespace: ns,
-          instancetype: { name: 'u1.medium' },
+          instancetype: { name: 'u1-medium' },
           preference: { name: 'fedora' },
           volumes: [{ name: 'data', persistentVolumeClaim: { claimName: `vm-${i}-data` } }],
         }),
