@@ -53,16 +53,18 @@ build() {
   echo "build-components: built $name in $((end - start))s"
 }
 
-# wrapper DIR MODULE VERSION [replace lines...] : a go.mod that requires MODULE@VERSION.
+# wrapper DIR KEY [replace lines...] : a go.mod that requires the module of versions.json's KEY at its
+# version, plus KEY.require (extra minimum versions of dependencies) and the given replaces.
 wrapper() {
-  local dir="$1" mod="$2" ver="$3"; shift 3
+  local dir="$1" key="$2"; shift 2
   mkdir -p "$dir"
   {
     echo "module kvp-e2e/wrapper"
     echo
     echo "go 1.24.0"
     echo
-    echo "require $mod $ver"
+    echo "require $(v ".$key.module") $(v ".$key.version")"
+    v ".$key" | node -e 'for (const [m, x] of Object.entries(JSON.parse(require("fs").readFileSync(0, "utf8")).require ?? {})) console.log(`require ${m} ${x}`)'
     for r in "$@"; do echo "replace $r"; done
   } >"$dir/go.mod"
 }
@@ -73,7 +75,7 @@ b_etcd() {
   have etcd && return
   local d="$src/etcd" mod ver
   mod=$(v .etcd.module); ver=$(v .etcd.version)
-  wrapper "$d" "$mod" "$ver"
+  wrapper "$d" etcd
   (cd "$d" && go get "$(v .etcd.package)@$ver")
   build etcd "$d" "$(v .etcd.package)" ""
 }
@@ -85,7 +87,7 @@ k8s_wrapper() {
   for s in $(v .kubernetes.staging | node -e 'console.log(JSON.parse(require("fs").readFileSync(0,"utf8")).join(" "))'); do
     reps+=("k8s.io/$s => k8s.io/$s $sver")
   done
-  wrapper "$d" "$(v .kubernetes.module)" "$ver" "${reps[@]}"
+  wrapper "$d" kubernetes "${reps[@]}"
   (cd "$d" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$ver" "k8s.io/kubernetes/cmd/kube-controller-manager@$ver")
   touch "$d/.ready"
 }
@@ -113,7 +115,7 @@ velero_wrapper() {
   ver=$(v .velero.version)
   [[ -f "$d/.ready" ]] && return
   while IFS= read -r line; do reps+=("$line"); done < <(v .velero.replace | node -e 'for (const [k,x] of Object.entries(JSON.parse(require("fs").readFileSync(0,"utf8")))) console.log(k+" => "+x)')
-  wrapper "$d" "$(v .velero.module)" "$ver" "${reps[@]}"
+  wrapper "$d" velero "${reps[@]}"
   (cd "$d" && go get "$(v .velero.package)@$ver")
   touch "$d/.ready"
 }
@@ -128,7 +130,7 @@ b_aws() {
   have velero-plugin-for-aws && return
   local d="$src/aws" ver
   ver=$(v .veleroPluginForAws.version)
-  wrapper "$d" "$(v .veleroPluginForAws.module)" "$ver"
+  wrapper "$d" veleroPluginForAws
   (cd "$d" && go get "$(v .veleroPluginForAws.package)@$ver")
   build velero-plugin-for-aws "$d" "$(v .veleroPluginForAws.package)" ""
 }
@@ -138,7 +140,7 @@ b_s3() {
   have "$name" && return
   local d="$src/s3" ver
   ver=$(v .s3.version)
-  wrapper "$d" "$(v .s3.module)" "$ver"
+  wrapper "$d" s3
   (cd "$d" && go get "$(v .s3.package)@$ver")
   build "$name" "$d" "$(v .s3.package)" ""
 }
@@ -154,7 +156,7 @@ b_conformance() {
   ver=$(v .velero.version)
   while IFS= read -r line; do reps+=("$line"); done < <(v .velero.replace | node -e 'for (const [k,x] of Object.entries(JSON.parse(require("fs").readFileSync(0,"utf8")))) console.log(k+" => "+x)')
   rm -rf "$d"
-  wrapper "$d" "$(v .velero.module)" "$ver" "${reps[@]}"
+  wrapper "$d" velero "${reps[@]}"
   cp "$here"/conformance/*.go "$d/"
   (cd "$d" && go mod tidy)
   build "$name" "$d" . ""
