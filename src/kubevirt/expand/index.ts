@@ -64,7 +64,7 @@ export function expandVirtualMachine(
     return expand(vm, instancetype, preference, options);
   } catch (err) {
     if (err instanceof ShapeError) return failure(err.path, err.message);
-    if (err instanceof SpecSourceError) return failure(err.message.startsWith('instance type') ? 'spec.instancetype' : 'spec.preference', err.message);
+    if (err instanceof SpecSourceError) return failure(err.kind === 'instancetype' ? 'spec.instancetype' : 'spec.preference', err.message);
     if (err instanceof QuantityError) return failure(TEMPLATE_SPEC, err.message);
     if (err instanceof SpreadRatioError) return failure('instancetype.spec.cpu.guest', err.message);
     throw err;

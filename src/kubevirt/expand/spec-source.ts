@@ -24,25 +24,28 @@ export type PreferenceSpecSource = Obj;
 export type SpecKind = 'instancetype' | 'preference';
 
 export class SpecSourceError extends Error {
-  constructor(message: string) {
+  constructor(
+    readonly kind: SpecKind,
+    message: string,
+  ) {
     super(message);
     this.name = 'SpecSourceError';
   }
 }
 
-function decodeBase64Json(text: string, what: string): unknown {
+function decodeBase64Json(text: string, what: string, kind: SpecKind): unknown {
   try {
     return JSON.parse(Buffer.from(text, 'base64').toString('utf8'));
   } catch (err) {
-    throw new SpecSourceError(`${what}: the revision's spec is not base64 encoded JSON (${(err as Error).message})`);
+    throw new SpecSourceError(kind, `${what}: the revision's spec is not base64 encoded JSON (${(err as Error).message})`);
   }
 }
 
-function versionOf(apiVersion: unknown, what: string): string {
-  if (typeof apiVersion !== 'string') throw new SpecSourceError(`${what}: apiVersion must be a string`);
+function versionOf(apiVersion: unknown, what: string, kind: SpecKind): string {
+  if (typeof apiVersion !== 'string') throw new SpecSourceError(kind, `${what}: apiVersion must be a string`);
   const [group, version] = apiVersion.split('/');
   if (group !== INSTANCETYPE_GROUP || version === undefined || !KNOWN_VERSIONS.has(version)) {
-    throw new SpecSourceError(`${what}: unsupported apiVersion "${apiVersion}" (expected ${INSTANCETYPE_GROUP}/v1alpha1, v1alpha2 or v1beta1)`);
+    throw new SpecSourceError(kind, `${what}: unsupported apiVersion "${apiVersion}" (expected ${INSTANCETYPE_GROUP}/v1alpha1, v1alpha2 or v1beta1)`);
   }
   return version;
 }
@@ -64,29 +67,29 @@ function toV1beta1(spec: Obj, version: string, kind: SpecKind): Obj {
  */
 export function extractSpec(source: unknown, kind: SpecKind): Obj {
   const what = kind === 'instancetype' ? 'instance type' : 'preference';
-  if (!isObj(source)) throw new SpecSourceError(`${what}: expected an object`);
+  if (!isObj(source)) throw new SpecSourceError(kind, `${what}: expected an object`);
   if (source['kind'] === 'ControllerRevision') {
     const data = source['data'];
-    if (!isObj(data)) throw new SpecSourceError(`${what}: the ControllerRevision has no data object`);
+    if (!isObj(data)) throw new SpecSourceError(kind, `${what}: the ControllerRevision has no data object`);
     return extractSpec(data, kind);
   }
   if (!('apiVersion' in source) && !('kind' in source)) {
     // A bare spec.
     return source;
   }
-  const version = versionOf(source['apiVersion'], what);
+  const version = versionOf(source['apiVersion'], what, kind);
   const spec = source['spec'];
   if (typeof spec === 'string') {
     // v1alpha1 VirtualMachine{Instancetype,Preference}SpecRevision: the spec is marshalled bytes.
-    const decoded = decodeBase64Json(spec, what);
-    if (!isObj(decoded)) throw new SpecSourceError(`${what}: the revision's spec is not an object`);
+    const decoded = decodeBase64Json(spec, what, kind);
+    if (!isObj(decoded)) throw new SpecSourceError(kind, `${what}: the revision's spec is not an object`);
     return toV1beta1(decoded, version, kind);
   }
   const objKind = source['kind'];
   const kinds = kind === 'instancetype' ? INSTANCETYPE_KINDS : PREFERENCE_KINDS;
   if (typeof objKind !== 'string' || !kinds.has(objKind)) {
-    throw new SpecSourceError(`${what}: unexpected kind "${String(objKind)}" (expected ${[...kinds].join(' or ')})`);
+    throw new SpecSourceError(kind, `${what}: unexpected kind "${String(objKind)}" (expected ${[...kinds].join(' or ')})`);
   }
-  if (!isObj(spec)) throw new SpecSourceError(`${what}: ${objKind} has no spec object`);
+  if (!isObj(spec)) throw new SpecSourceError(kind, `${what}: ${objKind} has no spec object`);
   return toV1beta1(spec, version, kind);
 }
