@@ -240,6 +240,7 @@ async function bundle(entry, workdir) {
     format: 'cjs',
     target: 'node20',
     loader: { '.proto': 'text' },
+    plugins: [optionalNativeModulesAbsent],
     // Error stacks (sent to Velero as generated.Stack) keep readable function names.
     keepNames: true,
     metafile: true,
@@ -249,6 +250,22 @@ async function bundle(entry, workdir) {
   info(`bundled ${path.relative(repo, entry)} -> ${(bytes / 1024).toFixed(0)} KiB of JavaScript`);
   return { outfile, metafile: result.metafile };
 }
+
+// Optional native add-ons that dependencies try to load inside try/catch (ws: bufferutil,
+// utf-8-validate; node-fetch: encoding). Left as require() calls, each attempt makes the single
+// executable print a warning on stderr, which is not an hclog line. Bundled as modules that throw,
+// the dependencies take their pure-JavaScript fallback silently.
+const OPTIONAL_NATIVE_MODULES = /^(bufferutil|utf-8-validate|encoding)$/;
+const optionalNativeModulesAbsent = {
+  name: 'optional-native-modules-absent',
+  setup(b) {
+    b.onResolve({ filter: OPTIONAL_NATIVE_MODULES }, (args) => ({ path: args.path, namespace: 'absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(`optional module ${args.path} is not bundled`)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 function makeExecutable(script, workdir, options) {
   const blob = path.join(workdir, 'sea.blob');

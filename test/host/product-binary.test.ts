@@ -1,0 +1,45 @@
+// The product binary (dist/) offers exactly the reference plugin's action names, so it can replace it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LaunchedPlugin, PRODUCT_BINARY, hclogViolation, launch } from './emulator.ts';
+
+describe('the product binary', () => {
+  let plugin: LaunchedPlugin;
+  beforeAll(async () => {
+    // No cluster credentials at all: listing plugins must not need the API server.
+    plugin = await launch({ binary: PRODUCT_BINARY, env: { KUBECONFIG: '/nonexistent/kubeconfig' } });
+  });
+  afterAll(async () => plugin.shutdown());
+
+  it('lists the reference plugin names with their kinds', async () => {
+    const res = await plugin.call<{ plugins: { command: string; kind: string; name: string }[] }>('generated.PluginLister', 'ListPlugins', {});
+    expect(res.plugins.map((p) => `${p.kind} ${p.name}`).sort()).toEqual(
+      [
+        'BackupItemAction kubevirt-velero-plugin/backup-virtualmachine-action',
+        'BackupItemAction kubevirt-velero-plugin/backup-virtualmachineinstance-action',
+        'BackupItemAction kubevirt-velero-plugin/backup-datavolume-action',
+        'BackupItemAction kubevirt-velero-plugin/backup-pvc-action',
+        'BackupItemAction kubevirt-velero-plugin/backup-volumesnapshot-action',
+        'RestoreItemActionV2 kubevirt-velero-plugin/restore-vm-action',
+        'RestoreItemAction kubevirt-velero-plugin/restore-vmi-action',
+        'RestoreItemAction kubevirt-velero-plugin/restore-pod-action',
+        'RestoreItemAction kubevirt-velero-plugin/restore-pvc-action',
+        'RestoreItemAction kubevirt-velero-plugin/restore-volumesnapshot-action',
+      ].sort(),
+    );
+    expect(res.plugins.every((p) => p.command === PRODUCT_BINARY)).toBe(true);
+  });
+
+  it('answers AppliesTo for every action without cluster access', async () => {
+    const res = await plugin.call<{ plugins: { kind: string; name: string }[] }>('generated.PluginLister', 'ListPlugins', {});
+    for (const { kind, name } of res.plugins) {
+      const service = {
+        BackupItemAction: 'generated.BackupItemAction',
+        RestoreItemAction: 'generated.RestoreItemAction',
+        RestoreItemActionV2: 'v2.RestoreItemAction',
+      }[kind];
+      const answer = await plugin.call<{ ResourceSelector: { includedResources: string[] } }>(service!, 'AppliesTo', { plugin: name });
+      expect(answer.ResourceSelector.includedResources.length, name).toBeGreaterThan(0);
+    }
+    expect(plugin.stderrLines.filter((l) => l !== '' && hclogViolation(l) !== undefined)).toEqual([]);
+  });
+});
