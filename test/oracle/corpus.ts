@@ -623,6 +623,17 @@ function randomVM(g: Gen, hasIt: boolean, hasPref: boolean): O {
   };
 }
 
+/** Replaces some values anywhere below `value` with null (Go reads null as "unset" for every type). */
+function nullify(g: Gen, value: unknown, p: number): unknown {
+  if (Array.isArray(value)) return value.map((v) => nullify(g, v, p));
+  if (value !== null && typeof value === 'object') {
+    const out: O = {};
+    for (const [k, v] of Object.entries(value as O)) out[k] = g.chance(p) ? null : nullify(g, v, p);
+    return out;
+  }
+  return value;
+}
+
 /** `count` random cases from `seed`; every case has an instance type, a preference, or both. */
 export function randomCorpus(seed: number, count: number): Case[] {
   const g = new Gen(rng(seed));
@@ -634,7 +645,15 @@ export function randomCorpus(seed: number, count: number): Case[] {
     const c: Case = { id: `random/${seed}/${i}`, vm: randomVM(g, hasIt, hasPref || !hasIt) };
     if (hasIt) c.instancetype = randomInstancetype(g);
     if (hasPref || !hasIt) c.preference = randomPreference(g);
-    cases.push(plain(c));
+    const out = plain(c);
+    // One case in ten has explicit nulls sprinkled in, as API clients sometimes send them.
+    if (g.chance(0.1)) {
+      const tpl = (out.vm['spec'] as { template: O }).template;
+      tpl['spec'] = nullify(g, tpl['spec'], 0.05);
+      if (out.instancetype) out.instancetype = nullify(g, out.instancetype, 0.05) as O;
+      if (out.preference) out.preference = nullify(g, out.preference, 0.05) as O;
+    }
+    cases.push(out);
   }
   return cases;
 }

@@ -31,6 +31,7 @@ import (
 	"os"
 
 	k8sfield "k8s.io/apimachinery/pkg/util/validation/field"
+	sigsjson "sigs.k8s.io/json"
 
 	virtv1 "kubevirt.io/api/core/v1"
 	"kubevirt.io/api/instancetype/v1beta1"
@@ -176,15 +177,15 @@ func guard(f func() result) (r result) {
 
 func main() {
 	cfg, _, _ := testutils.NewFakeClusterConfigUsingKVConfig(&virtv1.KubeVirtConfiguration{})
-	dec := json.NewDecoder(bufio.NewReaderSize(os.Stdin, 1<<20))
+	// Lines are decoded case-sensitively, as the API server does (encoding/json would accept
+	// "DedicatedIOThread" for "dedicatedIOThread" and hide a misspelt key in our output).
+	scanner := bufio.NewScanner(os.Stdin)
+	scanner.Buffer(make([]byte, 1<<20), 256<<20)
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
 	enc := json.NewEncoder(w)
-	for {
+	for scanner.Scan() {
 		var in input
-		if err := dec.Decode(&in); err != nil {
-			if err == io.EOF {
-				break
-			}
+		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(scanner.Bytes(), &in); err != nil {
 			fmt.Fprintf(os.Stderr, "expand-oracle: bad input: %v\n", err)
 			os.Exit(2)
 		}
@@ -208,6 +209,10 @@ func main() {
 			fmt.Fprintf(os.Stderr, "expand-oracle: write: %v\n", err)
 			os.Exit(2)
 		}
+	}
+	if err := scanner.Err(); err != nil && err != io.EOF {
+		fmt.Fprintf(os.Stderr, "expand-oracle: read: %v\n", err)
+		os.Exit(2)
 	}
 	if err := w.Flush(); err != nil {
 		os.Exit(2)
