@@ -32,14 +32,21 @@ const quiet: Logger = {
 async function inBatches<T>(count: number, work: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array<T>(count);
   let next = 0;
+  let failure: unknown;
+  // Every worker stops at the first failure, and that failure is the one reported.
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < count) {
+      while (next < count && failure === undefined) {
         const i = next++;
-        results[i] = await work(i);
+        try {
+          results[i] = await work(i);
+        } catch (err) {
+          failure ??= err;
+        }
       }
     }),
   );
+  if (failure !== undefined) throw failure;
   return results;
 }
 
