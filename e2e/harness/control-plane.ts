@@ -6,7 +6,8 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadAllYaml } from '@kubernetes/client-node';
+// Plain YAML (not client-node's loadAllYaml, whose typed models drop x-kubernetes-* schema fields).
+import { loadAll } from 'js-yaml';
 import { binary, e2eDir } from './components.ts';
 import { KubeClient } from './kube.ts';
 import { freePort, startProcess, waitFor, type Proc } from './process.ts';
@@ -161,7 +162,7 @@ function kubeconfig(server: string, token: string, ca: string): string {
 
 /** Creates each CRD (or updates it when present) and waits until all are Established and discoverable. */
 export async function applyCrdDocuments(kube: KubeClient, yamlText: string): Promise<string[]> {
-  const docs = (loadAllYaml(yamlText) as unknown[]).filter(
+  const docs = (loadAll(yamlText) as unknown[]).filter(
     (d): d is KubeObject => typeof d === 'object' && d !== null && (d as KubeObject).kind === 'CustomResourceDefinition',
   );
   const names: string[] = [];

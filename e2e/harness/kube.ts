@@ -59,7 +59,11 @@ export class KubeClient implements KubeApi {
           headers: {
             authorization: `Bearer ${this.token}`,
             accept: 'application/json',
-            ...(payload === undefined ? {} : { 'content-type': opts.contentType ?? 'application/json' }),
+            // An explicit length: Node neither chunks nor announces the body of a DELETE otherwise, and
+            // the API server then misreads the next request on the kept-alive connection.
+            ...(payload === undefined
+              ? {}
+              : { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) }),
           },
           timeout: timeoutMs,
         },
