@@ -21,6 +21,7 @@ import { launchInRoot, runInRoot, veleroPodEnv } from './chroot.ts';
 import { BOOKWORM_VELERO_IMAGE, BULLSEYE_VELERO_IMAGE, type RootSpec, assembleRoot, debianPackages } from './rootfs.ts';
 
 const BUILD_DIR = new URL('../../dist-test/', import.meta.url).pathname;
+const PRODUCT_DIR = new URL('../../dist/', import.meta.url).pathname;
 const EXECUTABLE = 'kubevirt-velero-plugin';
 const LIBRARIES = ['libstdc++.so.6', 'libgcc_s.so.1'];
 const NONROOT = '65532:65532';
@@ -37,8 +38,10 @@ let work: string;
 
 beforeAll(() => {
   if (process.getuid?.() !== 0) throw new Error('the Velero image test runs chroot and needs root');
-  for (const file of [EXECUTABLE, ...LIBRARIES]) {
-    if (!fs.existsSync(path.join(BUILD_DIR, file))) throw new Error(`${BUILD_DIR}${file} is missing: run npm run build:test first`);
+  for (const dir of [BUILD_DIR, PRODUCT_DIR]) {
+    for (const file of [EXECUTABLE, ...LIBRARIES]) {
+      if (!fs.existsSync(path.join(dir, file))) throw new Error(`${dir}${file} is missing: run npm run build && npm run build:test first`);
+    }
   }
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'kvp-image-'));
 });
@@ -53,10 +56,10 @@ afterAll(() => {
  */
 const IMAGE_DIR = '/opt/kubevirt-velero-plugin';
 
-function layPluginImage(root: string): void {
+function layPluginImage(root: string, buildDir = BUILD_DIR): void {
   fs.mkdirSync(path.join(root, IMAGE_DIR), { recursive: true });
   for (const [file, mode] of [[EXECUTABLE, 0o755], ...LIBRARIES.map((l) => [l, 0o644] as const)] as const) {
-    fs.copyFileSync(path.join(BUILD_DIR, file), path.join(root, IMAGE_DIR, file));
+    fs.copyFileSync(path.join(buildDir, file), path.join(root, IMAGE_DIR, file));
     fs.chmodSync(path.join(root, IMAGE_DIR, file), mode);
   }
 }
@@ -125,6 +128,24 @@ describe.each([BOOKWORM_VELERO_IMAGE, BULLSEYE_VELERO_IMAGE])('Velero image pack
     expect(plugin.stdoutAfterHandshake).toBe('');
     const notHclog = plugin.stderrLines.filter((l) => l !== '' && hclogViolation(l) !== undefined);
     expect(notHclog).toEqual([]);
+  });
+
+  it('the product binary (dist/) starts there too and lists the KubeVirt actions under the reference names', async () => {
+    const productRoot = assembleRoot(spec, work);
+    layPluginImage(productRoot, PRODUCT_DIR);
+    expect(runImageEntrypoint(productRoot).status).toBe(0);
+    const plugin = await launchInRoot(productRoot, `/plugins/${EXECUTABLE}`, veleroPodEnv());
+    try {
+      const listed = await plugin.call<{ plugins: { command: string; kind: string; name: string }[] }>('generated.PluginLister', 'ListPlugins', {});
+      expect(listed.plugins.length).toBeGreaterThan(0);
+      for (const p of listed.plugins) {
+        expect(p.command).toBe(`/plugins/${EXECUTABLE}`);
+        expect(p.name).toMatch(/^kubevirt-velero-plugin\/[a-z0-9-]+$/);
+      }
+    } finally {
+      await plugin.shutdown();
+    }
+    expect(plugin.stderrLines.filter((l) => l !== '' && hclogViolation(l) !== undefined)).toEqual([]);
   });
 
   it.each([
