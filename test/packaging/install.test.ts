@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runInstall } from '../../src/host/install.ts';
 
 const DIST = new URL('../../dist/', import.meta.url).pathname;
 const EXECUTABLE = 'kubevirt-velero-plugin';
@@ -223,6 +224,24 @@ describe('install mode arguments', () => {
     child.kill('SIGTERM');
     await exited;
     expect(line).toMatch(/^1\|2\|unix\|.+\|grpc\|$/);
+    expect(fs.readdirSync(target)).toEqual([]);
+  });
+});
+
+describe('runInstall outside the single executable (under node, e.g. tsx)', () => {
+  it('refuses: process.execPath is the node interpreter, not the plugin', () => {
+    const target = newDir('node');
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(runInstall([target])).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toMatch(/install mode works only from the built executable/);
     expect(fs.readdirSync(target)).toEqual([]);
   });
 });
