@@ -7,8 +7,8 @@
 // - v1beta1 / v1alpha2 / v1alpha1 objects: {apiVersion, kind, metadata, spec};
 // - v1alpha1 "spec revisions" (KubeVirt 0.5x): {apiVersion, spec: <base64 of the JSON spec>};
 // - a bare spec ({cpu, memory, ...} or {devices, cpu, ...}).
-// v1alpha1/v1alpha2 specs have the same JSON field names as v1beta1; the one difference KubeVirt's
-// conversion makes is that an empty preferredCPUTopology becomes "not set".
+// v1alpha1/v1alpha2 specs have the same JSON field names as v1beta1; KubeVirt's conversion differs
+// only in which fields are pointers (see toV1beta1).
 import { isObj, type Obj } from './json-util.ts';
 
 export const INSTANCETYPE_GROUP = 'instancetype.kubevirt.io';
@@ -50,10 +50,30 @@ function versionOf(apiVersion: unknown, what: string, kind: SpecKind): string {
   return version;
 }
 
-/** Converts a spec of an older served version to v1beta1 (same JSON apart from the topology rule). */
+/**
+ * Converts a spec of an older served version to v1beta1 the way KubeVirt's generated conversions do.
+ * The JSON field names are the same; what changes is which fields are pointers:
+ * - instance types: v1alpha1/v1alpha2 cpu.model, cpu.dedicatedCPUPlacement and
+ *   cpu.isolateEmulatorThread are plain values, so after conversion they are always set ("", false,
+ *   false). This matters: a VM with its own CPU model then conflicts with an old instance type that
+ *   names none, exactly as it does in KubeVirt.
+ * - preferences: an empty preferredCPUTopology becomes "not set".
+ */
 function toV1beta1(spec: Obj, version: string, kind: SpecKind): Obj {
-  if (version === 'v1beta1' || kind !== 'preference') return spec;
+  if (version === 'v1beta1') return spec;
   const cpu = spec['cpu'];
+  if (kind === 'instancetype') {
+    const c = isObj(cpu) ? cpu : {};
+    return {
+      ...spec,
+      cpu: {
+        ...c,
+        model: typeof c['model'] === 'string' ? c['model'] : '',
+        dedicatedCPUPlacement: c['dedicatedCPUPlacement'] === true,
+        isolateEmulatorThread: c['isolateEmulatorThread'] === true,
+      },
+    };
+  }
   if (isObj(cpu) && cpu['preferredCPUTopology'] === '') {
     const { preferredCPUTopology: _dropped, ...rest } = cpu;
     return { ...spec, cpu: rest };

@@ -8,20 +8,31 @@ const spec = { cpu: { guest: 2 }, memory: { guest: '2Gi' } };
 const prefSpec = { cpu: { preferredCPUTopology: 'preferCores' }, devices: { preferredDiskBus: 'virtio' } };
 const group = 'instancetype.kubevirt.io';
 
+// What KubeVirt's conversion makes of an old instance type: its plain CPU fields become set values.
+const convertedOld = { cpu: { guest: 2, model: '', dedicatedCPUPlacement: false, isolateEmulatorThread: false }, memory: { guest: '2Gi' } };
+
 describe('extractSpec', () => {
-  it.each<[string, unknown]>([
-    ['a bare spec', spec],
-    ['a v1beta1 cluster instance type', { apiVersion: `${group}/v1beta1`, kind: 'VirtualMachineClusterInstancetype', metadata: { name: 'u1.large' }, spec }],
-    ['a v1beta1 namespaced instance type', { apiVersion: `${group}/v1beta1`, kind: 'VirtualMachineInstancetype', metadata: { name: 'x' }, spec }],
-    ['a v1alpha2 object in a revision', { apiVersion: `${group}/v1alpha2`, kind: 'VirtualMachineInstancetype', metadata: {}, spec }],
-    ['a v1alpha1 object', { apiVersion: `${group}/v1alpha1`, kind: 'VirtualMachineClusterInstancetype', metadata: {}, spec }],
-    ['a v1alpha1 spec revision (base64 spec, KubeVirt 0.5x)', { apiVersion: `${group}/v1alpha1`, spec: Buffer.from(JSON.stringify(spec)).toString('base64') }],
+  it.each<[string, unknown, unknown]>([
+    ['a bare spec', spec, spec],
+    ['a v1beta1 cluster instance type', { apiVersion: `${group}/v1beta1`, kind: 'VirtualMachineClusterInstancetype', metadata: { name: 'u1.large' }, spec }, spec],
+    ['a v1beta1 namespaced instance type', { apiVersion: `${group}/v1beta1`, kind: 'VirtualMachineInstancetype', metadata: { name: 'x' }, spec }, spec],
     [
       'a whole ControllerRevision',
       { apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name: 'vm-u1.large-1' }, revision: 0, data: { apiVersion: `${group}/v1beta1`, kind: 'VirtualMachineClusterInstancetype', spec } },
+      spec,
     ],
-  ])('instance type from %s', (_name, source) => {
-    expect(extractSpec(source, 'instancetype')).toEqual(spec);
+    ['a v1alpha2 object in a revision', { apiVersion: `${group}/v1alpha2`, kind: 'VirtualMachineInstancetype', metadata: {}, spec }, convertedOld],
+    ['a v1alpha1 object', { apiVersion: `${group}/v1alpha1`, kind: 'VirtualMachineClusterInstancetype', metadata: {}, spec }, convertedOld],
+    ['a v1alpha1 spec revision (base64 spec, KubeVirt 0.5x)', { apiVersion: `${group}/v1alpha1`, spec: Buffer.from(JSON.stringify(spec)).toString('base64') }, convertedOld],
+  ])('instance type from %s', (_name, source, expected) => {
+    expect(extractSpec(source, 'instancetype')).toEqual(expected);
+  });
+
+  it('an old instance type without a CPU model still conflicts with a VM that names one (as in KubeVirt)', () => {
+    const old = { apiVersion: `${group}/v1alpha2`, kind: 'VirtualMachineInstancetype', spec };
+    const r = expandVirtualMachine(vmWith({ domain: { cpu: { model: 'host-model' } } }, { pref: false }), old);
+    expect(r.ok ? [] : r.conflicts.map((c) => c.path)).toEqual(['spec.template.spec.domain.cpu.model']);
+    expect(expandVirtualMachine(vmWith({ domain: { cpu: { model: 'host-model' } } }, { pref: false }), spec).ok).toBe(true);
   });
 
   it('v1alpha1/v1alpha2 preferences: an empty preferredCPUTopology means "not set" (KubeVirt conversion)', () => {
@@ -43,7 +54,7 @@ describe('extractSpec', () => {
   });
 });
 
-describe('every source gives the same expansion', () => {
+describe('every v1beta1 source gives the same expansion', () => {
   const sources: [string, Record<string, unknown>, Record<string, unknown>][] = [
     ['bare specs', spec, prefSpec],
     [
@@ -52,9 +63,9 @@ describe('every source gives the same expansion', () => {
       { apiVersion: 'apps/v1', kind: 'ControllerRevision', data: { apiVersion: `${group}/v1beta1`, kind: 'VirtualMachineClusterPreference', spec: prefSpec } },
     ],
     [
-      'v1alpha1 spec revisions',
-      { apiVersion: `${group}/v1alpha1`, spec: Buffer.from(JSON.stringify(spec)).toString('base64') },
-      { apiVersion: `${group}/v1alpha1`, spec: Buffer.from(JSON.stringify(prefSpec)).toString('base64') },
+      'the live objects',
+      { apiVersion: `${group}/v1beta1`, kind: 'VirtualMachineClusterInstancetype', metadata: { name: 'u1.large', uid: 'x', generation: 3 }, spec },
+      { apiVersion: `${group}/v1beta1`, kind: 'VirtualMachinePreference', metadata: { name: 'fedora', namespace: 'ns' }, spec: prefSpec },
     ],
   ];
   const [, baseIt, basePref] = sources[0] as [string, Record<string, unknown>, Record<string, unknown>];
