@@ -1,0 +1,41 @@
+// scripts/build.mjs refuses what it cannot ship. (What it does ship is checked in build-output.test.ts
+// and run in velero-image.test.ts.)
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const repo = new URL('../../', import.meta.url).pathname;
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kvp-build-script-'));
+
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function build(args: string[]) {
+  const run = spawnSync(process.execPath, ['scripts/build.mjs', ...args], { cwd: repo, encoding: 'utf8', timeout: 300_000 });
+  if (run.error) throw run.error;
+  return run;
+}
+
+describe('scripts/build.mjs', () => {
+  it.each([
+    { args: ['--bogus'], error: /build: error: unknown argument --bogus/ },
+    { args: ['--entry', 'test/packaging/no-such-entry.ts', '--outdir', '/nonexistent/out'], error: /build: error: entry .*no-such-entry\.ts does not exist/ },
+    { args: ['--max-glibc', 'jammy'], error: /build: error: --max-glibc must look like 2\.35, got jammy/ },
+    { args: ['--outdir'], error: /build: error: --outdir needs a value/ },
+  ])('rejects $args', ({ args, error }) => {
+    const run = build(args);
+    expect(run.stderr).toMatch(error);
+    expect(run.status).toBe(1);
+  });
+
+  it('refuses to write a file set that needs a newer glibc than the ceiling, and says which file needs what', () => {
+    const outdir = path.join(work, 'too-old-ceiling');
+    // Node 20 itself needs GLIBC_2.28, so no C++ runtime can make a 2.17 ceiling work.
+    const run = build(['--test-plugin', '--outdir', outdir, '--max-glibc', '2.17']);
+    expect(run.stderr).toMatch(/build: error: cannot ship a working file set:/);
+    expect(run.stderr).toMatch(/kubevirt-velero-plugin needs GLIBC_2\.28 > 2\.17/);
+    expect(run.status).toBe(1);
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+});
