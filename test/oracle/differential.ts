@@ -3,7 +3,7 @@
 // Go types before comparing (canonical quantities, empty fields dropped), which is how the API server
 // would store it; conflicts are compared as sets because KubeVirt reports annotation conflicts in Go
 // map order, which is random.
-import { expandVirtualMachine, type ExpandOptions, KUBEVIRT_DEFAULTS } from '../../src/kubevirt/expand/index.ts';
+import { expandVirtualMachine, type ExpandOptions, KUBEVIRT_DEFAULTS, type KubevirtRelease } from '../../src/kubevirt/expand/index.ts';
 import type { KubeObject } from '../../src/velero/types.ts';
 import type { Case } from './corpus.ts';
 import { expandWithOracle, normalizeWithOracle, type OracleAnswer, type OracleConflict } from './oracle-client.ts';
@@ -55,9 +55,13 @@ export function jsonDiff(expected: unknown, actual: unknown, path = '', out: str
   return out;
 }
 
+/** EXPAND_KUBEVIRT_RELEASE=1.8 compares with an oracle built for v1.8.x (KUBEVIRT_VERSION=v1.8.4). */
+const release = (process.env['EXPAND_KUBEVIRT_RELEASE'] ?? '1.9') as KubevirtRelease;
+
 export function optionsFor(mode: Mode): ExpandOptions {
   // The VM mutating webhook's storage class step is not part of KubeVirt's Expand; compare without it.
-  return mode === 'apply' ? { dataVolumeTemplateStorageClass: false } : { dataVolumeTemplateStorageClass: false, clusterDefaults: KUBEVIRT_DEFAULTS };
+  const base: ExpandOptions = { dataVolumeTemplateStorageClass: false, kubevirtRelease: release };
+  return mode === 'apply' ? base : { ...base, clusterDefaults: KUBEVIRT_DEFAULTS };
 }
 
 /** Runs both implementations on `cases` and returns one verdict per case. */

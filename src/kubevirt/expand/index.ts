@@ -10,13 +10,14 @@ import type { Conflict } from './conflict.ts';
 import { type ClusterDefaults, KUBEVIRT_DEFAULTS, setClusterDefaults, setDefaultNetworkInterface, setDefaultVolumeDisks } from './defaults.ts';
 import { applyInstancetype, SpreadRatioError } from './instancetype.ts';
 import { clone, ensureObj, isObj, type Obj, optObj, present, ShapeError } from './json-util.ts';
-import { applyPreference } from './preference.ts';
+import { applyPreference, type KubevirtRelease } from './preference.ts';
 import { QuantityError } from './quantity.ts';
 import { checkRequirements, checkSpreadTopology } from './requirements.ts';
 import { extractSpec, type InstancetypeSpecSource, type PreferenceSpecSource, SpecSourceError } from './spec-source.ts';
 
 export type { Conflict } from './conflict.ts';
 export type { ClusterDefaults } from './defaults.ts';
+export type { KubevirtRelease } from './preference.ts';
 export { KUBEVIRT_DEFAULTS } from './defaults.ts';
 export { extractSpec, type InstancetypeSpecSource, type PreferenceSpecSource } from './spec-source.ts';
 
@@ -26,6 +27,11 @@ export const KUBEVIRT_VERSION = 'v1.9.0';
 export type ExpandResult = { ok: true; vm: KubeObject } | { ok: false; conflicts: Conflict[] };
 
 export interface ExpandOptions {
+  /**
+   * Reproduce an older KubeVirt release where its semantics differ (default "1.9", i.e. v1.9.0).
+   * "1.8" and "1.7" (checked against v1.8.4) differ only in three preference fields; see preference.ts.
+   */
+  kubevirtRelease?: KubevirtRelease;
   /**
    * Also set KubeVirt's cluster-dependent defaults (architecture, machine type, guest memory, CPU
    * topology, pull policies, ...) as KubeVirt's own Expand does. Off by default: the cluster the VM is
@@ -101,7 +107,7 @@ function expand(vm: KubeObject, itSource: InstancetypeSpecSource | undefined, pr
     const conflicts = applyInstancetype(TEMPLATE_SPEC, it, pref, vmiSpec, meta);
     if (conflicts.length > 0) return { ok: false, conflicts };
   }
-  if (pref !== undefined) applyPreference(TEMPLATE_SPEC, pref, vmiSpec, meta);
+  if (pref !== undefined) applyPreference(TEMPLATE_SPEC, pref, vmiSpec, meta, options.kubevirtRelease ?? '1.9');
 
   // Requirements are judged on the spec with KubeVirt's defaults, as the admission webhook does.
   const defaulted = clone(vmiSpec);

@@ -4,11 +4,19 @@
 // devices.disableHotplug and features.acpi are always taken from the preference when it has them.
 import { arr, clone, ensureObj, type Obj, optObj, present, ShapeError, str } from './json-util.ts';
 
-export function applyPreference(base: string, pref: Obj, vmiSpec: Obj, templateMeta: Obj): void {
+/**
+ * KubeVirt releases whose preference semantics differ: v1.7.x and v1.8.x do not know
+ * preferredVideoType and preferredLaunchSecurity, and only fill the model of panic devices the VM
+ * already has (v1.9 adds one when there is none). Instance type semantics are the same.
+ */
+export type KubevirtRelease = '1.9' | '1.8' | '1.7';
+
+export function applyPreference(base: string, pref: Obj, vmiSpec: Obj, templateMeta: Obj, release: KubevirtRelease = '1.9'): void {
+  const v19 = release === '1.9';
   const domain = ensureObj(vmiSpec, 'domain', base);
   const d = `${base}.domain`;
   applyCPUFeatures(d, pref, domain);
-  applyDevices(d, pref, vmiSpec, domain);
+  applyDevices(d, pref, vmiSpec, domain, v19);
   applyFeatures(d, pref, domain);
   applyFirmware(d, pref, domain);
   applyMachine(d, pref, domain);
@@ -19,7 +27,7 @@ export function applyPreference(base: string, pref: Obj, vmiSpec: Obj, templateM
   }
   applyArchitecture(pref, vmiSpec);
   applyAnnotations(pref, templateMeta);
-  if (present(pref['preferredLaunchSecurity']) && !present(domain['launchSecurity'])) {
+  if (v19 && present(pref['preferredLaunchSecurity']) && !present(domain['launchSecurity'])) {
     domain['launchSecurity'] = clone(pref['preferredLaunchSecurity']);
   }
 }
@@ -70,7 +78,7 @@ const DEVICE_BOOLS: [string, string][] = [
   ['preferredNetworkInterfaceMultiQueue', 'networkInterfaceMultiQueue'],
 ];
 
-function applyDevices(d: string, pref: Obj, vmiSpec: Obj, domain: Obj): void {
+function applyDevices(d: string, pref: Obj, vmiSpec: Obj, domain: Obj, v19: boolean): void {
   const dp = optObj(pref['devices'], 'preference.spec.devices');
   if (dp === undefined) return;
   const devices = ensureObj(domain, 'devices', d);
@@ -86,7 +94,7 @@ function applyDevices(d: string, pref: Obj, vmiSpec: Obj, domain: Obj): void {
   }
   if (present(dp['preferredRng']) && !present(devices['rng'])) devices['rng'] = clone(dp['preferredRng']);
   if (present(dp['preferredTPM']) && !present(devices['tpm'])) devices['tpm'] = clone(dp['preferredTPM']);
-  if (present(dp['preferredVideoType'])) {
+  if (v19 && present(dp['preferredVideoType'])) {
     const video = ensureObj(devices, 'video', dd);
     if (str(video['type']) === '') video['type'] = dp['preferredVideoType'];
   }
@@ -100,7 +108,7 @@ function applyDevices(d: string, pref: Obj, vmiSpec: Obj, domain: Obj): void {
     if (str(dp['preferredInputBus']) !== '' && str(i['bus']) === '') i['bus'] = dp['preferredInputBus'];
     if (str(dp['preferredInputType']) !== '' && str(i['type']) === '') i['type'] = dp['preferredInputType'];
   }
-  applyPanicDevices(dd, dp, devices);
+  applyPanicDevices(dd, dp, devices, v19);
 }
 
 function applyDisks(dd: string, dp: Obj, devices: Obj): void {
@@ -152,10 +160,11 @@ function onPodNetwork(name: string, networks: unknown[]): boolean {
   return false;
 }
 
-function applyPanicDevices(dd: string, dp: Obj, devices: Obj): void {
+function applyPanicDevices(dd: string, dp: Obj, devices: Obj, v19: boolean): void {
   if (!present(dp['preferredPanicDeviceModel'])) return;
   const list = arr(devices['panicDevices'], `${dd}.panicDevices`);
   if (list.length === 0) {
+    if (!v19) return;
     devices['panicDevices'] = [{ model: dp['preferredPanicDeviceModel'] }];
     return;
   }

@@ -114,3 +114,23 @@ describe('preference: features, firmware, clock, machine and the rest', () => {
     expect(r.ok && (r.vm['spec'] as O)['dataVolumeTemplates']).toEqual([{ spec: { storage: { storageClassName: 'fast' } } }, { spec: { pvc: { storageClassName: 'slow' } } }]);
   });
 });
+
+describe('older KubeVirt releases (kubevirtRelease option)', () => {
+  const pref = { devices: { preferredVideoType: 'virtio', preferredPanicDeviceModel: 'hyperv' }, preferredLaunchSecurity: { sev: {} } };
+  it.each<[string, '1.9' | '1.8' | '1.7', O]>([
+    ['1.9 applies video type, launch security and adds a panic device', '1.9', { launchSecurity: { sev: {} }, devices: { video: { type: 'virtio' }, panicDevices: [{ model: 'hyperv' }] } }],
+    ['1.8 knows none of them (checked against v1.8.4)', '1.8', { devices: {} }],
+    ['1.7 is the same as 1.8', '1.7', { devices: {} }],
+  ])('%s', (_name, kubevirtRelease, domain) => {
+    const r = expandVirtualMachine(vmWith({ domain: { devices: {} } }, { it: false }), undefined, pref, { kubevirtRelease, defaultNetworkInterface: 'bridge' });
+    const spec = r.ok ? ((r.vm['spec'] as O)['template'] as O)['spec'] as O : {};
+    const d = spec['domain'] as O;
+    delete (d['devices'] as O)['interfaces'];
+    expect(d).toEqual(domain);
+  });
+
+  it('1.8 still fills the model of panic devices the VM has', () => {
+    const r = expandVirtualMachine(vmWith({ domain: { devices: { panicDevices: [{}] } } }, { it: false }), undefined, pref, { kubevirtRelease: '1.8' });
+    expect(r.ok && ((((r.vm['spec'] as O)['template'] as O)['spec'] as O)['domain'] as O)['devices']).toMatchObject({ panicDevices: [{ model: 'hyperv' }] });
+  });
+});
