@@ -18,6 +18,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import { isBuiltin } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -246,6 +247,16 @@ async function bundle(entry, workdir) {
     metafile: true,
     logLevel: 'warning',
   });
+  // Inside the single executable, require() reaches only Node's built-in modules: anything esbuild
+  // left unbundled (a require in a try/catch it could not resolve) would fail or warn at run time.
+  const unbundled = new Set();
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const imported of output.imports) if (imported.external && !isBuiltin(imported.path)) unbundled.add(imported.path);
+  }
+  if (unbundled.size > 0) {
+    fail(`the bundle still requires ${[...unbundled].join(', ')} at run time, which a single executable cannot load; ` +
+      'bundle it, or list it in OPTIONAL_NATIVE_MODULES if the dependency has a fallback');
+  }
   const bytes = fs.statSync(outfile).size;
   info(`bundled ${path.relative(repo, entry)} -> ${(bytes / 1024).toFixed(0)} KiB of JavaScript`);
   return { outfile, metafile: result.metafile };

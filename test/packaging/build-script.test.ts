@@ -29,6 +29,17 @@ describe('scripts/build.mjs', () => {
     expect(run.status).toBe(1);
   });
 
+  it('refuses a bundle that would require a non-built-in module at run time', () => {
+    const entry = path.join(work, 'optional-require.cjs');
+    // The pattern of optional dependencies: a require in a try/catch, which esbuild leaves in place.
+    fs.writeFileSync(entry, "let fast; try { fast = require('kvp-no-such-optional-module'); } catch { fast = undefined; }\nmodule.exports = fast;\n");
+    const outdir = path.join(work, 'optional-require');
+    const run = build(['--entry', entry, '--outdir', outdir]);
+    expect(run.stderr).toMatch(/build: error: the bundle still requires kvp-no-such-optional-module at run time/);
+    expect(run.status).toBe(1);
+    expect(fs.existsSync(outdir)).toBe(false);
+  });
+
   it('refuses to write a file set that needs a newer glibc than the ceiling, and says which file needs what', () => {
     const outdir = path.join(work, 'too-old-ceiling');
     // Node 20 itself needs GLIBC_2.28, so no C++ runtime can make a 2.17 ceiling work.
