@@ -29,11 +29,11 @@ export function setDefaultVolumeDisks(vmiSpec: Obj): void {
   const devices = optObj(domain['devices'], 'spec.template.spec.domain.devices');
   const disks = arr(devices?.['disks'], 'spec.template.spec.domain.devices.disks');
   const names = new Set<string>();
-  for (const d of disks) names.add(str(optObj(d, 'disks[]')?.['name']));
-  for (const f of arr(devices?.['filesystems'], 'spec.template.spec.domain.devices.filesystems')) names.add(str(optObj(f, 'filesystems[]')?.['name']));
+  for (const d of disks) names.add(str(optObj(d, 'spec.template.spec.domain.devices.disks[]')?.['name']));
+  for (const f of arr(devices?.['filesystems'], 'spec.template.spec.domain.devices.filesystems')) names.add(str(optObj(f, 'spec.template.spec.domain.devices.filesystems[]')?.['name']));
   const added: Obj[] = [];
   for (const v of arr(vmiSpec['volumes'], 'spec.template.spec.volumes')) {
-    const name = str(optObj(v, 'volumes[]')?.['name']);
+    const name = str(optObj(v, 'spec.template.spec.volumes[]')?.['name']);
     if (!names.has(name)) added.push({ name });
   }
   if (added.length === 0) return;
@@ -69,19 +69,19 @@ export function setClusterDefaults(vmiSpec: Obj, cfg: ClusterDefaults): void {
   if (str(machine['type']) === '') machine['type'] = machineType;
 
   const resources = optObj(domain['resources'], 'spec.template.spec.domain.resources');
-  const requests = optObj(resources?.['requests'], 'resources.requests');
-  const limits = optObj(resources?.['limits'], 'resources.limits');
+  const requests = optObj(resources?.['requests'], 'spec.template.spec.domain.resources.requests');
+  const limits = optObj(resources?.['limits'], 'spec.template.spec.domain.resources.limits');
   if (!isZeroQuantity(limits?.['cpu']) && isZeroQuantity(requests?.['cpu']) && resources && limits) {
-    ensureObj(resources, 'requests', 'resources')['cpu'] = limits['cpu'];
+    ensureObj(resources, 'requests', 'spec.template.spec.domain.resources')['cpu'] = limits['cpu'];
   }
 
   const memory = ensureObj(domain, 'memory', 'spec.template.spec.domain');
   if (!present(memory['guest'])) {
-    const req = optObj(resources?.['requests'], 'resources.requests')?.['memory'];
+    const req = optObj(resources?.['requests'], 'spec.template.spec.domain.resources.requests')?.['memory'];
     if (!isZeroQuantity(req)) memory['guest'] = req;
     else if (!isZeroQuantity(limits?.['memory'])) memory['guest'] = limits?.['memory'];
     else {
-      const hp = optObj(memory['hugepages'], 'memory.hugepages');
+      const hp = optObj(memory['hugepages'], 'spec.template.spec.domain.memory.hugepages');
       if (hp !== undefined) {
         try {
           parseQuantity(hp['pageSize']);
@@ -96,7 +96,7 @@ export function setClusterDefaults(vmiSpec: Obj, cfg: ClusterDefaults): void {
   const cpu = optObj(domain['cpu'], 'spec.template.spec.domain.cpu');
   if (cpu === undefined || (num(cpu['cores']) === 0 && num(cpu['sockets']) === 0 && num(cpu['threads']) === 0)) {
     const c = ensureObj(domain, 'cpu', 'spec.template.spec.domain');
-    const reqs = optObj(optObj(domain['resources'], 'resources')?.['requests'], 'resources.requests');
+    const reqs = optObj(optObj(domain['resources'], 'spec.template.spec.domain.resources')?.['requests'], 'spec.template.spec.domain.resources.requests');
     let sockets = 1;
     // Go takes the limit (or request) if the key exists, whatever its value.
     if (limits && Object.prototype.hasOwnProperty.call(limits, 'cpu')) sockets = cpuCount(limits['cpu']);
@@ -107,7 +107,7 @@ export function setClusterDefaults(vmiSpec: Obj, cfg: ClusterDefaults): void {
   }
 
   for (const v of arr(vmiSpec['volumes'], 'spec.template.spec.volumes')) {
-    const cd = optObj(optObj(v, 'volumes[]')?.['containerDisk'], 'containerDisk');
+    const cd = optObj(optObj(v, 'spec.template.spec.volumes[]')?.['containerDisk'], 'spec.template.spec.volumes[].containerDisk');
     if (cd === undefined || str(cd['imagePullPolicy']) !== '') continue;
     const image = str(cd['image']);
     cd['imagePullPolicy'] = image.endsWith(':latest') || !/[:@]/.test(image) ? 'Always' : 'IfNotPresent';

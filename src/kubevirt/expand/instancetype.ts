@@ -42,8 +42,9 @@ function applySchedulerName(base: string, it: Obj, vmiSpec: Obj): Conflict[] {
   return [];
 }
 
-function hasKey(map: unknown, key: string): boolean {
-  return optObj(map, 'resources') !== undefined && Object.prototype.hasOwnProperty.call(map, key);
+/** Go: `_, ok := resourceList[key]` (a key present with any value, even null, counts). */
+function hasKey(map: unknown, key: string, path: string): boolean {
+  return optObj(map, path) !== undefined && Object.prototype.hasOwnProperty.call(map, key);
 }
 
 function applyCPU(base: string, it: Obj, pref: Obj | undefined, vmiSpec: Obj): Conflict[] {
@@ -55,8 +56,8 @@ function applyCPU(base: string, it: Obj, pref: Obj | undefined, vmiSpec: Obj): C
 
   // All CPU conflicts are reported together, and then nothing is applied.
   const conflicts: Conflict[] = [];
-  if (hasKey(resources['requests'], 'cpu')) conflicts.push(instancetypeConflict(`${p}.resources.requests.cpu`));
-  if (hasKey(resources['limits'], 'cpu')) conflicts.push(instancetypeConflict(`${p}.resources.limits.cpu`));
+  if (hasKey(resources['requests'], 'cpu', `${p}.resources.requests`)) conflicts.push(instancetypeConflict(`${p}.resources.requests.cpu`));
+  if (hasKey(resources['limits'], 'cpu', `${p}.resources.limits`)) conflicts.push(instancetypeConflict(`${p}.resources.limits.cpu`));
   if (num(cpu['sockets']) !== 0) conflicts.push(instancetypeConflict(`${p}.cpu.sockets`));
   if (num(cpu['cores']) !== 0) conflicts.push(instancetypeConflict(`${p}.cpu.cores`));
   if (num(cpu['threads']) !== 0) conflicts.push(instancetypeConflict(`${p}.cpu.threads`));
@@ -154,8 +155,8 @@ function applyMemory(base: string, it: Obj, vmiSpec: Obj): Conflict[] {
   if (present(memory['guest'])) return [instancetypeConflict(`${p}.memory.guest`)];
   if (present(memory['hugepages']) && present(itMem['hugepages'])) return [instancetypeConflict(`${p}.memory.hugepages`)];
   if (present(memory['maxGuest']) && present(itMem['maxGuest'])) return [instancetypeConflict(`${p}.memory.maxGuest`)];
-  if (hasKey(resources['requests'], 'memory')) return [instancetypeConflict(`${p}.resources.requests.memory`)];
-  if (hasKey(resources['limits'], 'memory')) return [instancetypeConflict(`${p}.resources.limits.memory`)];
+  if (hasKey(resources['requests'], 'memory', `${p}.resources.requests`)) return [instancetypeConflict(`${p}.resources.requests.memory`)];
+  if (hasKey(resources['limits'], 'memory', `${p}.resources.limits`)) return [instancetypeConflict(`${p}.resources.limits.memory`)];
 
   const guest = parseQuantity(itMem['guest'] ?? '0');
   memory['guest'] = formatQuantity(guest);
