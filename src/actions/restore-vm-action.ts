@@ -291,6 +291,29 @@ export class RestoreVmAction implements RestoreItemAction {
       updated: new Date(now),
     };
     const overdue = now - ref.started.getTime() > this.ownerWaitMs;
+    try {
+      return await this.ownRevisions(ref.namespace, ref.name, progress, overdue, log);
+    } catch (err) {
+      // The API server did not answer (or refused): Velero polls again, until the bound has passed.
+      if (overdue) {
+        progress.completed = true;
+        progress.err = `revisions of VirtualMachine ${vmKey} could not be given their owner: ${errorText(err)}`;
+      } else {
+        progress.description = `retrying after an API error: ${errorText(err)}`;
+      }
+      return progress;
+    }
+  }
+
+  private async ownRevisions(
+    namespace: string,
+    vmName: string,
+    progress: OperationProgress,
+    overdue: boolean,
+    log: Logger,
+  ): Promise<OperationProgress> {
+    const vmKey = `${namespace}/${vmName}`;
+    const ref = { namespace, name: vmName };
     const vm = await this.kube.get({ apiVersion: VM_API_VERSION, kind: Kinds.VirtualMachine, namespace: ref.namespace, name: ref.name });
     if (vm === undefined || !vm.metadata.uid) {
       if (overdue) {

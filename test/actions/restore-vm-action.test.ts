@@ -304,6 +304,21 @@ describe('Progress of the re-owning operation', () => {
     expect(last.started).toEqual(new Date(1_000_000));
   });
 
+  it('an API error is retried on the next poll, and reported once the bound has passed', async () => {
+    let now = 2_000_000;
+    const { kube, action, log } = setup({ now: () => now });
+    const restore = restoreObject('r1');
+    kube.put(original);
+    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+    kube.get = () => Promise.reject(new Error('connection refused'));
+    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: false, err: '', description: 'retrying after an API error: connection refused' });
+    now += 5 * 60_000 + 1;
+    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({
+      completed: true,
+      err: 'revisions of VirtualMachine src/vm could not be given their owner: connection refused',
+    });
+  });
+
   it('leaves a revision controlled by another object alone', async () => {
     const { kube, action, log } = setup();
     kube.put(kubevirtRevision(IT_REV, 'src', original, 'someone-else'));
