@@ -162,7 +162,11 @@ function kubeconfig(server: string, token: string, ca: string): string {
 
 /** Creates each CRD (or updates it when present) and waits until all are Established and discoverable. */
 export async function applyCrdDocuments(kube: KubeClient, yamlText: string): Promise<string[]> {
-  const docs = (loadAll(yamlText) as unknown[]).filter(
+  // `velero install --dry-run -o yaml` prints one `kind: List`; flatten lists into their items.
+  const flat = (loadAll(yamlText) as unknown[]).flatMap((d) =>
+    typeof d === 'object' && d !== null && (d as { kind?: unknown }).kind === 'List' ? ((d as { items?: unknown[] }).items ?? []) : [d],
+  );
+  const docs = flat.filter(
     (d): d is KubeObject => typeof d === 'object' && d !== null && (d as KubeObject).kind === 'CustomResourceDefinition',
   );
   const names: string[] = [];
