@@ -482,7 +482,7 @@ export function randomPreference(g: Gen): O {
       preferredClockOffset: g.maybe(0.6, () => (g.bool() ? { utc: g.bool() ? {} : { offsetSeconds: 3600 } } : { timezone: 'Europe/Berlin' })),
       preferredTimer: g.maybe(0.5, () => ({ hpet: { present: false }, pit: { tickPolicy: 'delay' } })),
     })),
-    volumes: g.maybe(0.1, () => ({ preferredStorageClassName: 'fast' })),
+    volumes: g.maybe(0.25, () => ({ preferredStorageClassName: g.pick(['fast', '']) })),
     preferredSubdomain: g.maybe(0.15, () => g.pick(['', 'sub'])),
     preferredTerminationGracePeriodSeconds: g.maybe(0.2, () => g.pick([0, 30, 180, 3600])),
     requirements: g.maybe(0.25, () => ({
@@ -616,7 +616,10 @@ function randomVM(g: Gen, hasIt: boolean, hasPref: boolean): O {
       runStrategy: 'Halted',
       instancetype: hasIt ? { name: 'it', kind: g.pick(['VirtualMachineInstancetype', 'VirtualMachineClusterInstancetype']) } : undefined,
       preference: hasPref ? { name: 'pref' } : undefined,
-      dataVolumeTemplates: g.maybe(0.1, () => [{ metadata: { name: 'dv' }, spec: { storage: g.bool() ? {} : { storageClassName: 'slow' } } }]),
+      dataVolumeTemplates: g.maybe(0.25, () => [
+        { metadata: { name: 'dv' }, spec: { [g.pick(['storage', 'pvc'])]: g.bool() ? {} : { storageClassName: g.pick(['slow', '']) } } },
+        ...(g.bool() ? [{ metadata: { name: 'dv2' }, spec: { source: { blank: {} }, ...(g.bool() ? { storage: {} } : {}) } }] : []),
+      ]),
       template: { metadata: g.maybe(0.6, () => ({ annotations: g.maybe(0.6, () => annotations(g)), labels: { a: 'b' } })), spec: templateSpec },
     },
     status: hasIt ? { instancetypeRef: { name: 'it', controllerRevisionRef: { name: 'vm-it-1' } } } : undefined,

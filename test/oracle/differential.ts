@@ -8,6 +8,7 @@ import type { KubeObject } from '../../src/velero/types.ts';
 import type { Case } from './corpus.ts';
 import { expandWithOracle, normalizeWithOracle, type OracleAnswer, type OracleConflict } from './oracle-client.ts';
 
+/** apply: KubeVirt's Expand without the cluster defaults pass; expand: Expand with KubeVirt's default configuration. */
 export type Mode = 'apply' | 'expand';
 
 export interface Verdict {
@@ -60,6 +61,8 @@ const release = (process.env['EXPAND_KUBEVIRT_RELEASE'] ?? '1.9') as KubevirtRel
 
 export function optionsFor(mode: Mode): ExpandOptions {
   // The VM mutating webhook's storage class step is not part of KubeVirt's Expand; compare without it.
+  // (It cannot be run here: pkg/instancetype/webhooks/vm imports kubevirt.io/virt-template-client-go
+  // v0.2.0, which the Go module proxy refuses; it is covered by the unit tables.)
   const base: ExpandOptions = { dataVolumeTemplateStorageClass: false, kubevirtRelease: release };
   return mode === 'apply' ? base : { ...base, clusterDefaults: KUBEVIRT_DEFAULTS };
 }
