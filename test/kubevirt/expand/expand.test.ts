@@ -51,6 +51,23 @@ describe('expandVirtualMachine', () => {
     expect(JSON.stringify([vm, it1, pref])).toBe(before);
   });
 
+  it('the result shares nothing with its inputs (changing it changes no input)', () => {
+    const vm = fullVM();
+    const it1 = itWith({ gpus: [{ name: 'g', deviceName: 'd' }], nodeSelector: { a: 'b' } }, { numa: { guestMappingPassthrough: {} } }, { hugepages: { pageSize: '2Mi' } });
+    const pref = { devices: { preferredTPM: { persistent: true }, preferredInterfaceMasquerade: {} }, features: { preferredHyperv: { relaxed: {} } }, clock: { preferredClockOffset: { utc: {} } } };
+    const before = JSON.stringify([vm, it1, pref]);
+    const r = expandVirtualMachine(vm, it1, pref);
+    const scribble = (v: unknown): void => {
+      if (Array.isArray(v)) v.forEach(scribble);
+      else if (v !== null && typeof v === 'object') {
+        for (const k of Object.keys(v)) scribble((v as O)[k]);
+        (v as O)['scribbled'] = true;
+      }
+    };
+    scribble(r.ok ? r.vm : undefined);
+    expect(JSON.stringify([vm, it1, pref])).toBe(before);
+  });
+
   it('a VM without instance type and preference comes back unchanged (definitions given are ignored, as KubeVirt does)', () => {
     const vm = vmWith({ domain: {} }, { it: false, pref: false });
     expect(expandVirtualMachine(vm, itWith())).toEqual({ ok: true, vm });
