@@ -421,7 +421,7 @@ export function randomPreference(g: Gen): O {
   return {
     cpu: g.maybe(0.5, () => ({
       preferredCPUTopology: g.maybe(0.8, () => g.pick(TOPOLOGIES)),
-      spreadOptions: g.maybe(0.3, () => ({ across: g.maybe(0.7, () => g.pick(ACROSS)), ratio: g.maybe(0.5, () => g.int(1, 4)) })),
+      spreadOptions: g.maybe(0.3, () => ({ across: g.maybe(0.7, () => g.pick(ACROSS)), ratio: g.maybe(0.5, () => (g.chance(0.05) ? 0 : g.int(1, 4))) })),
       preferredCPUFeatures: g.maybe(0.2, () => [
         { name: g.pick(FEATURE_NAMES), policy: 'require' },
         ...(g.bool() ? [{ name: g.pick(FEATURE_NAMES) }] : []),

@@ -19,6 +19,14 @@ export interface Verdict {
   difference?: string;
 }
 
+/** KubeVirt failures we know the cause of, and the path we report them at. */
+const KNOWN_FAILURES: [string, string][] = [
+  // preferredCPUFeatures on a VM with neither domain.cpu nor an instance type.
+  ['nil pointer dereference', 'spec.template.spec.domain.cpu'],
+  // A spread ratio of 0.
+  ['integer divide by zero', 'instancetype.spec.cpu.guest'],
+];
+
 type Expected = { kind: 'vm'; vm: unknown } | { kind: 'conflicts'; conflicts: OracleConflict[] } | { kind: 'error'; error: string };
 
 function expectedFrom(answer: OracleAnswer, mode: Mode): Expected {
@@ -89,8 +97,14 @@ export async function judge(bin: string, cases: Case[], mode: Mode): Promise<Ver
     const v: Verdict = { id: c.id, kubevirt };
     if (!mine) return { ...v, difference: 'no result' };
     if (exp.kind === 'error') {
-      // KubeVirt fails outright (e.g. a nil pointer inside its code): we must refuse too.
+      // KubeVirt fails outright inside its code: we must refuse too, naming the known causes.
       if (mine.ok) v.difference = `KubeVirt fails (${exp.error}) but we expanded`;
+      else {
+        const wanted = KNOWN_FAILURES.find(([text]) => exp.error.includes(text))?.[1];
+        if (wanted !== undefined && mine.conflicts[0]?.path !== wanted) {
+          v.difference = `KubeVirt fails (${exp.error}); we report ${JSON.stringify(mine.conflicts)} instead of a conflict at ${wanted}`;
+        }
+      }
       return v;
     }
     if (exp.kind === 'conflicts') {

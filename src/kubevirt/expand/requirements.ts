@@ -2,6 +2,7 @@
 // as KubeVirt's VM admission webhook enforces them (v1.9.0: preference/validation.CheckSpreadCPUTopology
 // and preference/requirements). A VM failing them is rejected by KubeVirt, so expansion reports them.
 import type { Conflict } from './conflict.ts';
+import { SpreadRatioError } from './instancetype.ts';
 import { num, type Obj, optObj, present, str } from './json-util.ts';
 import { cmpQuantity, formatQuantity, parseQuantity, type Quantity } from './quantity.ts';
 import { isSpread, preferredTopology, spreadOptions } from './topology.ts';
@@ -13,12 +14,9 @@ export function checkSpreadTopology(it: Obj | undefined, pref: Obj | undefined):
   if (it === undefined || !isSpread(preferredTopology(pref))) return undefined;
   const { ratio, across } = spreadOptions(pref);
   const guest = num(optObj(it['cpu'], 'instancetype.spec.cpu')?.['guest']);
-  if (ratio === 0) {
-    return { path: GUEST_PATH, message: 'the preference spread ratio is 0; KubeVirt cannot divide the vCPUs by it' };
-  }
   switch (across) {
     case 'SocketsCores':
-      if (guest % ratio > 0) {
+      if (umod(guest, ratio) > 0) {
         return {
           path: GUEST_PATH,
           message:
@@ -28,12 +26,13 @@ export function checkSpreadTopology(it: Obj | undefined, pref: Obj | undefined):
       }
       return undefined;
     case 'CoresThreads':
-      if (guest % ratio > 0) {
+      if (umod(guest, ratio) > 0) {
         return { path: GUEST_PATH, message: `${guest} vCPUs provided by the instance type are not divisible by the number of threads per core ${ratio}` };
       }
       return undefined;
     case 'SocketsCoresThreads':
-      if (guest % 2 > 0 || Math.floor(guest / 2) % ratio > 0) {
+      // Evaluated in KubeVirt's order: an odd vCPU count is reported before the ratio is used.
+      if (guest % 2 > 0 || umod(Math.floor(guest / 2), ratio) > 0) {
         return {
           path: GUEST_PATH,
           message:
@@ -45,6 +44,12 @@ export function checkSpreadTopology(it: Obj | undefined, pref: Obj | undefined):
     default:
       return undefined;
   }
+}
+
+/** Go's uint32 remainder; by zero KubeVirt panics, reported as a conflict on the vCPUs. */
+function umod(a: number, b: number): number {
+  if (b === 0) throw new SpreadRatioError();
+  return a % b;
 }
 
 /** Go's uint32 product (wraps like KubeVirt's does). */
