@@ -465,6 +465,14 @@ export function randomPreference(g: Gen): O {
         synictimer: g.maybe(0.2, () => ({ direct: {} })),
         vendorid: g.maybe(0.1, () => ({ vendorid: 'KubeVirt' })),
         evmcs: g.maybe(0.1, () => ({})),
+        frequencies: g.maybe(0.2, () => featureState(g)),
+        ipi: g.maybe(0.2, () => featureState(g)),
+        reenlightenment: g.maybe(0.2, () => featureState(g)),
+        reset: g.maybe(0.2, () => featureState(g)),
+        runtime: g.maybe(0.2, () => featureState(g)),
+        synic: g.maybe(0.2, () => featureState(g)),
+        tlbflush: g.maybe(0.2, () => (g.bool() ? {} : { enabled: true, direct: {}, extended: {} })),
+        vpindex: g.maybe(0.2, () => featureState(g)),
       })),
       preferredKvm: g.maybe(0.2, () => ({ hidden: g.bool() })),
       preferredPvspinlock: g.maybe(0.2, () => featureState(g)),
@@ -518,7 +526,7 @@ function randomVM(g: Gen, hasIt: boolean, hasPref: boolean): O {
   const ifaceCount = g.pick([0, 0, 1, 1, 2, 3]);
   const interfaces = Array.from({ length: ifaceCount }, (_, i) => {
     const iface: O = { name: i === 0 ? 'default' : `net${i}` };
-    const binding = g.pick(['none', 'bridge', 'masquerade', 'sriov', 'binding']);
+    const binding = g.pick(['none', 'none', 'bridge', 'masquerade', 'sriov', 'binding', 'slirp', 'macvtap', 'passt', 'passtBinding']);
     if (binding === 'binding') iface['binding'] = { name: 'passt' };
     else if (binding !== 'none') iface[binding] = {};
     if (g.chance(0.3)) iface['model'] = g.pick(['virtio', 'e1000']);
@@ -578,7 +586,13 @@ function randomVM(g: Gen, hasIt: boolean, hasPref: boolean): O {
       acpi: g.maybe(0.3, () => featureState(g)),
       apic: g.maybe(0.3, () => ({})),
       smm: g.maybe(0.3, () => featureState(g)),
-      hyperv: g.maybe(0.3, () => ({ relaxed: featureState(g) })),
+      hyperv: g.maybe(0.3, () => ({
+        relaxed: g.maybe(0.5, () => featureState(g)),
+        ipi: g.maybe(0.3, () => featureState(g)),
+        tlbflush: g.maybe(0.3, () => ({})),
+        vendorid: g.maybe(0.2, () => ({ vendorid: 'Mine' })),
+        synic: g.maybe(0.3, () => featureState(g)),
+      })),
       kvm: g.maybe(0.1, () => ({ hidden: true })),
       pvspinlock: g.maybe(0.1, () => ({})),
     })),
