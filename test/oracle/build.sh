@@ -22,6 +22,10 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubevirt-velero-plugin-oracle/$hash"
 bin="$cache/$program-oracle"
 if [[ -x "$bin" ]]; then echo "$bin"; exit 0; fi
 mkdir -p "$cache/src"
+# Test files run in parallel workers; only one of them builds, the others wait for its binary.
+exec 9>"$cache/.lock"
+flock 9
+if [[ -x "$bin" ]]; then echo "$bin"; exit 0; fi
 cd "$cache/src"
 cp "$src" main.go
 export GOFLAGS=-mod=mod
