@@ -113,6 +113,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfig(server, token, ca), { mode: 0o600 });
 
+    const applyCrds = async (yamlText: string): Promise<string[]> => applyCrdDocuments(kube, yamlText);
+    const ourCrds = readdirSync(join(e2eDir, 'crds'))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => readFileSync(join(e2eDir, 'crds', f), 'utf8'));
+    await applyCrds([...ourCrds, ...(opts.extraCrds ?? [])].join('\n---\n'));
+
+    // After the CRDs: the garbage collector sees the KubeVirt kinds at once instead of at its next
+    // discovery refresh (30 s), so a revision owned by a deleted VM goes quickly.
     if (opts.controllerManager === true) {
       const kcm = startProcess('kube-controller-manager', binary('kube-controller-manager'), {
         logPath: join(dir, 'kube-controller-manager.log'),
@@ -131,12 +139,6 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       const code = await Promise.race([kcm.exited, Promise.resolve(undefined)]);
       if (code !== undefined) throw new Error(`kube-controller-manager exited (${code}):\n${kcm.log()}`);
     }
-
-    const applyCrds = async (yamlText: string): Promise<string[]> => applyCrdDocuments(kube, yamlText);
-    const ourCrds = readdirSync(join(e2eDir, 'crds'))
-      .filter((f) => f.endsWith('.yaml'))
-      .map((f) => readFileSync(join(e2eDir, 'crds', f), 'utf8'));
-    await applyCrds([...ourCrds, ...(opts.extraCrds ?? [])].join('\n---\n'));
 
     return { kubeconfigPath, server, token, ca, kube, dir, processes, applyCrds, stop };
   } catch (err) {

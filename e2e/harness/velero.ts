@@ -120,8 +120,9 @@ export async function startVelero(cp: ControlPlane, opts: VeleroOptions): Promis
     // --- the S3 store ---
     const accessKey = `e2e${randomBytes(6).toString('hex')}`;
     const secretKey = randomBytes(18).toString('hex');
-    const root = join(dir, 's3');
-    const sidecar = join(dir, 's3-meta');
+    // (versitygw compares the paths as strings: the sidecar must not even share the root's prefix.)
+    const root = join(dir, 'objects');
+    const sidecar = join(dir, 'metadata');
     mkdirSync(root);
     mkdirSync(sidecar);
     const s3Port = await freePort();
