@@ -46,6 +46,28 @@ async function vmWithRevisions(ns: string, itName: string, labels: Record<string
   );
 }
 
+/**
+ * Velero's built-in pod-volume restore action reads its own Deployment (for its image) whenever a
+ * restore starts, and the restore fails ("deployments.apps \"velero\" not found") without one. Out of
+ * cluster there is none: create what `velero install` would have created (no controller runs it here).
+ */
+async function veleroDeployment(): Promise<void> {
+  const key = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'velero', name: 'velero' };
+  if ((await cp.kube.get(key)) !== undefined) return;
+  await cp.kube.create({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'velero', namespace: 'velero', labels: { component: 'velero' } },
+    spec: {
+      selector: { matchLabels: { deploy: 'velero' } },
+      template: {
+        metadata: { labels: { deploy: 'velero' } },
+        spec: { containers: [{ name: 'velero', image: 'velero/velero:v1.18.1', command: ['/velero'], args: ['server'] }] },
+      },
+    },
+  });
+}
+
 async function veleroOk(velero: Velero, args: string[]): Promise<void> {
   const res = await velero.velero(args);
   expect(res.code, `velero ${args.join(' ')}: ${res.stderr}`).toBe(0);
@@ -72,6 +94,7 @@ describe('with this plugin', () => {
   let velero: Velero;
   beforeAll(async () => {
     velero = await startVelero(cp, { pluginDir: await makePluginDir() });
+    await veleroDeployment();
   });
   afterAll(async () => {
     await velero?.stop();
@@ -172,6 +195,7 @@ describe('backup made without this plugin', () => {
     // ...and a Velero with this plugin restores it (same Backup object, its files in the new store).
     await cp.kube.mergePatch(clusterItKey('rv-np-it'), { spec: { cpu: { guest: 32 } } });
     const velero = await startVelero(cp, { pluginDir: await makePluginDir() });
+    await veleroDeployment();
     try {
       cpSync(join(saved, 'rv-np-b'), join(velero.bucketDir, 'backups', 'rv-np-b'), { recursive: true });
       const res = await velero.velero(['restore', 'create', 'rv-np-r', '--from-backup', 'rv-np-b', '--namespace-mappings', `${ns}:rv-np-dst`, '--wait']);
