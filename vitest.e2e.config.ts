@@ -15,7 +15,7 @@ export default defineConfig({
     },
   ],
   test: {
-    include: ['e2e/**/*.test.ts'],
+    include: ['e2e/**/*.test.ts', 'test/packaging/**/*.e2e.ts'],
     // Each file starts its own control plane and Velero: 2 cores do not run several at once well.
     fileParallelism: false,
     testTimeout: 300_000,
