@@ -21,7 +21,10 @@ interface Call {
   result?: unknown;
 }
 interface ActionReport {
+  /** What the plugin registered. */
   kind: string;
+  /** The client interface Velero drove it through (v1 actions are also driven through v2 adapters). */
+  calledAs: string;
   name: string;
   command: string;
   appliesTo?: { IncludedResources?: string[] | null };
@@ -114,17 +117,24 @@ describe("our binary through Velero's plugin client", () => {
     expect(faults, stderr.slice(-3000)).toEqual([]);
   });
 
-  it('answers AppliesTo for every action, and v2 actions answer Progress, Cancel (and AreAdditionalItemsReady for restore)', () => {
+  it('answers AppliesTo for every action; through v2, Progress and Cancel (and AreAdditionalItemsReady for restore)', () => {
     for (const a of ours()) {
       const methods = a.calls.map((c) => c.method);
-      expect(a.calls[0], `${a.name}`).toMatchObject({ method: 'AppliesTo', ok: true });
-      if (a.kind === 'BackupItemActionV2') expect(methods).toEqual(expect.arrayContaining(['Progress', 'Cancel']));
-      if (a.kind === 'RestoreItemActionV2') expect(methods).toEqual(expect.arrayContaining(['Progress', 'Cancel', 'AreAdditionalItemsReady']));
+      expect(a.calls[0], `${a.name} as ${a.calledAs}`).toMatchObject({ method: 'AppliesTo', ok: true });
+      if (a.calledAs === 'BackupItemActionV2') expect(methods).toEqual(expect.arrayContaining(['Progress', 'Cancel']));
+      if (a.calledAs === 'RestoreItemActionV2') expect(methods).toEqual(expect.arrayContaining(['Progress', 'Cancel', 'AreAdditionalItemsReady']));
+    }
+  });
+
+  it('is driven through the v2 client for every action, as the Velero server does', () => {
+    const v1 = ours().filter((a) => a.calledAs === a.kind && !a.kind.endsWith('V2'));
+    for (const a of v1) {
+      expect(ours().some((b) => b.name === a.name && b.calledAs === `${a.kind}V2`), `${a.name} through ${a.kind}V2`).toBe(true);
     }
   });
 
   it('executes the VirtualMachine backup action on a KubeVirt-like VM and returns the VM', () => {
-    const a = ours().find((x) => x.name === ActionNames.backupVirtualMachine);
+    const a = ours().find((x) => x.name === ActionNames.backupVirtualMachine && x.calledAs === 'BackupItemActionV2');
     expect(a, 'backup-virtualmachine-action is registered').toBeDefined();
     const exec = a?.calls.find((c) => c.method === 'Execute' && c.item === `virtualmachines.kubevirt.io/${NS}/sample`);
     expect(exec, 'Execute was called on the VM').toBeDefined();

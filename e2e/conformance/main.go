@@ -3,8 +3,8 @@
 // clients and restartable-process wrappers the Velero server uses. It discovers the plugins in a
 // directory, lists them, and calls every item action kind on sample items:
 //
-//	BackupItemAction     AppliesTo, Execute
-//	BackupItemActionV2   AppliesTo, Execute, Progress, Cancel
+//	BackupItemAction     AppliesTo, Execute  (v1 actions are also driven through the v2 adapters,
+//	BackupItemActionV2   AppliesTo, Execute, Progress, Cancel    as the server does)
 //	RestoreItemAction    AppliesTo, Execute
 //	RestoreItemActionV2  AppliesTo, Execute, Progress, Cancel, AreAdditionalItemsReady
 //
@@ -67,18 +67,20 @@ type call struct {
 }
 
 type actionReport struct {
-	Kind      string                  `json:"kind"`
-	Name      string                  `json:"name"`
-	Command   string                  `json:"command"`
+	// Kind is what the plugin registered; CalledAs the interface Velero's client drove it through.
+	Kind      string                   `json:"kind"`
+	CalledAs  string                   `json:"calledAs"`
+	Name      string                   `json:"name"`
+	Command   string                   `json:"command"`
 	AppliesTo *velero.ResourceSelector `json:"appliesTo,omitempty"`
-	Calls     []call                  `json:"calls"`
+	Calls     []call                   `json:"calls"`
 }
 
 type report struct {
-	PluginDir string                      `json:"pluginDir"`
+	PluginDir string                       `json:"pluginDir"`
 	Plugins   []framework.PluginIdentifier `json:"plugins"`
-	Actions   []actionReport              `json:"actions"`
-	Error     string                      `json:"error,omitempty"`
+	Actions   []actionReport               `json:"actions"`
+	Error     string                       `json:"error,omitempty"`
 }
 
 func main() {
@@ -134,8 +136,18 @@ func main() {
 		common.PluginKindDeleteItemAction, common.PluginKindItemBlockAction,
 		common.PluginKindObjectStore, common.PluginKindVolumeSnapshotter,
 	}
+	// registry.List(kind) also lists older-version actions under the newer kind (a v1 BackupItemAction
+	// under BackupItemActionV2): Velero's server calls them through the v2 adapters. So every action
+	// is driven once per list it appears in, with the getter of that list's kind, as the server does.
+	seen := map[process.KindAndName]bool{}
 	for _, k := range kinds {
-		rep.Plugins = append(rep.Plugins, registry.List(k)...)
+		for _, id := range registry.List(k) {
+			key := process.KindAndName{Kind: id.Kind, Name: id.Name}
+			if !seen[key] {
+				seen[key] = true
+				rep.Plugins = append(rep.Plugins, id)
+			}
+		}
 	}
 	sort.Slice(rep.Plugins, func(i, j int) bool {
 		if rep.Plugins[i].Kind != rep.Plugins[j].Kind {
@@ -144,21 +156,25 @@ func main() {
 		return rep.Plugins[i].Name < rep.Plugins[j].Name
 	})
 
-	for _, id := range rep.Plugins {
-		var ar *actionReport
-		switch id.Kind {
-		case common.PluginKindBackupItemAction:
-			ar = runBIAv1(manager, id, in)
-		case common.PluginKindBackupItemActionV2:
-			ar = runBIAv2(manager, id, in)
-		case common.PluginKindRestoreItemAction:
-			ar = runRIAv1(manager, id, in)
-		case common.PluginKindRestoreItemActionV2:
-			ar = runRIAv2(manager, id, in)
-		default:
-			continue // listed only
+	for _, listed := range []common.PluginKind{
+		common.PluginKindBackupItemAction, common.PluginKindBackupItemActionV2,
+		common.PluginKindRestoreItemAction, common.PluginKindRestoreItemActionV2,
+	} {
+		for _, id := range registry.List(listed) {
+			var ar *actionReport
+			switch listed {
+			case common.PluginKindBackupItemAction:
+				ar = runBIAv1(manager, id, in)
+			case common.PluginKindBackupItemActionV2:
+				ar = runBIAv2(manager, id, in)
+			case common.PluginKindRestoreItemAction:
+				ar = runRIAv1(manager, id, in)
+			case common.PluginKindRestoreItemActionV2:
+				ar = runRIAv2(manager, id, in)
+			}
+			ar.CalledAs = string(listed)
+			rep.Actions = append(rep.Actions, *ar)
 		}
-		rep.Actions = append(rep.Actions, *ar)
 	}
 	emit(rep)
 }
