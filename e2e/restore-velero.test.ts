@@ -14,6 +14,7 @@ import {
   INSTANCETYPE_API_VERSION,
   instancetype,
   preference,
+  startVmLikeKubeVirt,
   virtualMachine,
   type CreatedVm,
 } from './fixtures/kubevirt.ts';
@@ -78,6 +79,29 @@ function statusOf(obj: KubeObject): { phase?: string; errors?: number; warnings?
 }
 
 /** The restore's log as `velero restore logs` shows it. */
+async function restoreDescribe(velero: Velero, name: string): Promise<string> {
+  return (await velero.velero(['restore', 'describe', name, '--details'])).stdout;
+}
+
+const ENVIRONMENT_WARNINGS = [
+  // This control plane has no VolumeGroupSnapshot CRDs, which Velero >= 1.17 looks for on every restore.
+  /failed to list stub VolumeGroupSnapshotContents/,
+  // Velero backs up the CRDs of the custom resources in a backup; ours differ from the stored copies
+  // only in server-set fields, and Velero compares them anyway.
+  /could not restore, CustomResourceDefinition:/,
+];
+
+/** The warning lines of `velero restore describe`, less the ones this environment always causes. */
+function warningsOf(describe: string): string[] {
+  const section = /\nWarnings:\n([\s\S]*?)\n\S/.exec(describe)?.[1] ?? '';
+  return section
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^(Velero|Cluster|Namespaces):\s*(<none>)?$/.test(l))
+    .map((l) => l.replace(/^[\w.-]+:\s+(?=\S)/, '')) // "Cluster:  ...", "<namespace>:  ..."
+    .filter((l) => !ENVIRONMENT_WARNINGS.some((re) => re.test(l)));
+}
+
 async function restoreLogs(velero: Velero, name: string): Promise<string> {
   const res = await velero.velero(['restore', 'logs', name]);
   expect(res.code, res.stderr).toBe(0);
@@ -119,6 +143,8 @@ describe('with this plugin', () => {
     await veleroOk(velero, ['restore', 'create', 'rv-sel-r', '--from-backup', 'rv-sel-b', '--selector', 'app=rv-sel', '--wait']);
     const restore = await velero.waitForRestore('rv-sel-r');
     expect(statusOf(restore), JSON.stringify(restore['status'])).toMatchObject({ phase: 'Completed' });
+    expect(statusOf(restore).errors ?? 0).toBe(0);
+    expect(warningsOf(await restoreDescribe(velero, 'rv-sel-r'))).toEqual([]);
 
     const vm = await cp.kube.get(vmKey(ns, 'vm1'));
     expect(vm?.['spec']).toMatchObject({ instancetype: { name: 'rv-sel-it', revisionName: itRev }, preference: { name: 'pref', revisionName: prefRev } });
@@ -145,6 +171,10 @@ describe('with this plugin', () => {
 
     await veleroOk(velero, ['restore', 'create', 'rv-excl-r', '--from-backup', 'rv-excl-b', '--namespace-mappings', `${ns}:rv-excl-dst`, '--wait']);
     expect(statusOf(await velero.waitForRestore('rv-excl-r'))).toMatchObject({ phase: 'Completed' });
+    // Velero rightly says the instance type changed since the backup; nothing else (no missing revisions).
+    expect(warningsOf(await restoreDescribe(velero, 'rv-excl-r'))).toEqual([
+      'could not restore, VirtualMachineClusterInstancetype:rv-excl-it already exists. Warning: the in-cluster version is different than the backed-up version',
+    ]);
 
     const vm = await cp.kube.get(vmKey('rv-excl-dst', 'vm1'));
     const rev = await cp.kube.get(revisionKey('rv-excl-dst', itRev));
@@ -155,6 +185,51 @@ describe('with this plugin', () => {
 
     await cp.kube.delete(vmKey('rv-excl-dst', 'vm1'));
     await gone('re-created revision collected with its VM', revisionKey('rv-excl-dst', itRev));
+  });
+
+  it('a running KubeVirt <= 1.4 VM restored with expand-vms, run strategy Halted and new identities; its VMI and launcher pod are left to KubeVirt', async () => {
+    const ns = 'rv-knobs';
+    await createNamespace(cp.kube, ns);
+    await cp.kube.create(instancetype({ name: 'rv-knobs-it', cpu: 2, memory: '3Gi' }));
+    const created = await createVmLikeKubeVirt(
+      cp.kube,
+      virtualMachine({
+        name: 'vm1',
+        namespace: ns,
+        runStrategy: 'Always',
+        instancetype: { name: 'rv-knobs-it' },
+        templateSpec: { domain: { firmware: { uuid: '5d307ca9-b3ef-428c-8861-06e72d69f223' }, devices: { disks: [{ name: 'rootdisk', disk: { bus: 'virtio' } }], interfaces: [{ name: 'default', masquerade: {}, macAddress: '02:00:00:aa:bb:cc' }] } } },
+      }),
+      { style: 'spec-revision-name' },
+    );
+    await startVmLikeKubeVirt(cp.kube, created.vm);
+    await veleroOk(velero, ['backup', 'create', 'rv-knobs-b', '--include-namespaces', ns, '--snapshot-volumes=false', '--wait']);
+    expect(statusOf(await velero.waitForBackup('rv-knobs-b')).phase).toBe('Completed');
+    await cp.kube.mergePatch(clusterItKey('rv-knobs-it'), { spec: { memory: { guest: '48Gi' } } });
+
+    await veleroOk(velero, [
+      'restore', 'create', 'rv-knobs-r', '--from-backup', 'rv-knobs-b', '--namespace-mappings', `${ns}:rv-knobs-dst`,
+      '--labels', 'velero.kubevirt.io/expand-vms=true,velero.kubevirt.io/restore-run-strategy=Halted,velero.kubevirt.io/clear-mac-address=true,velero.kubevirt.io/generate-new-firmware-uuid=true',
+      '--wait',
+    ]);
+    const restore = await velero.waitForRestore('rv-knobs-r');
+    expect(statusOf(restore), await restoreDescribe(velero, 'rv-knobs-r')).toMatchObject({ phase: 'Completed' });
+    expect(warningsOf(await restoreDescribe(velero, 'rv-knobs-r'))).toEqual([
+      'could not restore, VirtualMachineClusterInstancetype:rv-knobs-it already exists. Warning: the in-cluster version is different than the backed-up version',
+    ]);
+    const vm = await cp.kube.get(vmKey('rv-knobs-dst', 'vm1'));
+    const spec = vm?.['spec'] as JsonObject;
+    expect(spec).not.toHaveProperty('instancetype');
+    expect(spec['runStrategy']).toBe('Halted');
+    const domain = ((spec['template'] as JsonObject)['spec'] as JsonObject)['domain'] as JsonObject;
+    expect(domain['memory']).toEqual({ guest: '3Gi' }); // the original definition, not today's 48Gi
+    expect(JSON.stringify(domain)).not.toContain('02:00:00:aa:bb:cc');
+    expect((domain['firmware'] as JsonObject)['uuid']).toMatch(/^[0-9a-f-]{36}$/);
+    expect((domain['firmware'] as JsonObject)['uuid']).not.toBe('5d307ca9-b3ef-428c-8861-06e72d69f223');
+    // KubeVirt re-creates the VMI and launcher pod; they must not come back from the backup.
+    expect(await cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', namespace: 'rv-knobs-dst', name: 'vm1' })).toBeUndefined();
+    expect(await cp.kube.list({ apiVersion: 'v1', kind: 'Pod', namespace: 'rv-knobs-dst' })).toEqual([]);
+    expect(await restoreLogs(velero, 'rv-knobs-r')).toMatch(/VirtualMachine rv-knobs-dst\/vm1 expanded \(expand-vms is set\)/);
   });
 
   it('refuses a VM whose revision cannot come back under missing-revision-policy=fail, naming it', async () => {
@@ -202,6 +277,7 @@ describe('backup made without this plugin', () => {
       expect(res.code, res.stderr).toBe(0);
       const restore = await velero.waitForRestore('rv-np-r');
       expect(statusOf(restore), JSON.stringify(restore['status'])).toMatchObject({ phase: 'Completed' });
+      expect(warningsOf(await restoreDescribe(velero, 'rv-np-r'))).toEqual([]);
       const vm = await cp.kube.get(vmKey('rv-np-dst', 'vm1'));
       expect(vm?.['spec']).toMatchObject({ instancetype: { revisionName: itRev } });
       const rev = await cp.kube.get(revisionKey('rv-np-dst', itRev));

@@ -15,7 +15,7 @@ import { decodeOperationId, encodeOperationId } from '../host/operation-id.ts';
 import type { KubeApi } from '../kube/api.ts';
 import { isKubeApiError } from '../kube/errors.ts';
 import { Kinds, KUBEVIRT_GROUP } from '../kubevirt/constants.ts';
-import { instanceSpecItems, matcherObjectItem, revisionItem, dedupe } from '../kubevirt/restore-graph.ts';
+import { dedupe, instanceSpecItems, matcherObjectItem, mayComeFromBackup, revisionItem } from '../kubevirt/restore-graph.ts';
 import { expandVirtualMachine } from '../kubevirt/expand/index.ts';
 import { isDefinition, type ExpandFn } from '../kubevirt/restore-expand.ts';
 import { ownerDecision, OWN_REVISIONS_OPERATION, revisionsUsedBy } from '../kubevirt/restore-owner.ts';
@@ -46,6 +46,7 @@ import type {
   RestoreItemAction,
 } from '../velero/actions.ts';
 import type {
+  Backup,
   KubeObject,
   OperationProgress,
   ResourceIdentifier,
@@ -87,6 +88,8 @@ export class RestoreVmAction implements RestoreItemAction {
   private readonly ownerWaitMs: number;
   /** Options per restore UID: the ConfigMap is read once per restore. */
   private readonly optionsByRestore = new Map<string, Promise<RevisionOptions>>();
+  /** The Backup a restore reads, per restore UID (undefined when it cannot be read). */
+  private readonly backupByRestore = new Map<string, Promise<Backup | undefined>>();
   /**
    * Per restore UID. Velero restores one item at a time and calls areAdditionalItemsReady right after
    * the item's execute() in the same plugin process, so the last plan is the one it asks about.
@@ -119,16 +122,22 @@ export class RestoreVmAction implements RestoreItemAction {
     const log = baseLog.with({ vm: vmKey });
     const restoreName = restore.metadata.name ?? '';
 
+    const additionalItems: ResourceIdentifier[] = [];
     const options = await this.optionsFor(restore, log);
+    const backup = await this.backupOf(restore, log);
+    /** Asks Velero for an object from the backup, unless the filters mean it cannot be there. */
+    const ask = (id: ResourceIdentifier, what: string): void => {
+      if (mayComeFromBackup(id, backup, restore)) additionalItems.push(id);
+      else log.info(`${what} cannot be in the restored part of the backup (resource filters); not asking Velero for it`);
+    };
     const knobs = restoreKnobs(restore);
     const matchers = matchersOf(item, itemFromBackup);
     const copies = this.copiesOf(itemFromBackup, vmKey, log);
 
-    const additionalItems: ResourceIdentifier[] = [];
     const facts: (RevisionFacts | { matcher: MatcherRef; objectInCluster?: KubeObject })[] = [];
     for (const matcher of matchers) {
       const objectInCluster = await this.kube.get(objectKeyOf(matcher, targetNamespace));
-      if (objectInCluster === undefined) additionalItems.push(matcherObjectItem(matcher, originalNamespace));
+      if (objectInCluster === undefined) ask(matcherObjectItem(matcher, originalNamespace), describeObject(matcher));
       if (matcher.revisionName === undefined) {
         facts.push({ matcher, ...(objectInCluster ? { objectInCluster } : {}) });
         continue;
@@ -178,7 +187,7 @@ export class RestoreVmAction implements RestoreItemAction {
           logAlreadyThere(log, what, f, decision.differs, targetNamespace);
         } else {
           pendingFacts.push(f);
-          additionalItems.push(revisionItem(f.matcher.revisionName, originalNamespace));
+          ask(revisionItem(f.matcher.revisionName, originalNamespace), what);
           log.debug(`${what}: not in namespace ${targetNamespace} yet; asking Velero for it from the backup`);
         }
         if (f.matcher.revisionFrom === 'status') {
@@ -393,6 +402,32 @@ export class RestoreVmAction implements RestoreItemAction {
         if (oldest !== undefined) this.optionsByRestore.delete(oldest);
       }
       this.optionsByRestore.set(key, found);
+    }
+    return found;
+  }
+
+  private backupOf(restore: Restore, log: Logger): Promise<Backup | undefined> {
+    const key = restoreKeyOf(restore);
+    let found = this.backupByRestore.get(key);
+    if (found === undefined) {
+      const name = restore.spec?.backupName ?? '';
+      const namespace = restore.metadata.namespace ?? this.veleroNamespace ?? '';
+      found =
+        isObjectName(name) && isNamespaceName(namespace)
+          ? this.kube
+              .get({ apiVersion: 'velero.io/v1', kind: 'Backup', namespace, name })
+              .then((b) => b as Backup | undefined)
+              .catch((err: unknown) => {
+                // Only an optimisation (fewer "unable to restore additional item" warnings): go on without.
+                log.debug(`Backup ${namespace}/${name} could not be read: ${errorText(err)}`);
+                return undefined;
+              })
+          : Promise.resolve(undefined);
+      if (this.backupByRestore.size >= 16) {
+        const oldest = this.backupByRestore.keys().next().value;
+        if (oldest !== undefined) this.backupByRestore.delete(oldest);
+      }
+      this.backupByRestore.set(key, found);
     }
     return found;
   }

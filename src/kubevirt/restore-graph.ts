@@ -5,7 +5,9 @@
 // Identifiers name the item as it is in the BACKUP (original namespace): Velero looks additional items up
 // in the backup by that name and applies --namespace-mappings itself.
 import { isJsonObject } from '../host/json.ts';
-import type { JsonObject, ResourceIdentifier } from '../velero/types.ts';
+import { resourceByPlural } from '../kube/resources.ts';
+import { backupIncludesResource } from '../velero/filters.ts';
+import type { Backup, JsonObject, ResourceIdentifier, Restore } from '../velero/types.ts';
 import { CDI_GROUP, INSTANCETYPE_GROUP, Resources } from './constants.ts';
 import { isObjectName, type MatcherRef } from './restore-vm.ts';
 
@@ -91,4 +93,29 @@ export function dedupe(items: readonly ResourceIdentifier[]): ResourceIdentifier
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * Whether Velero may restore an additional item of this kind from the backup: the backup's resource
+ * filters let it in (when the Backup is known) and the restore's do not keep it out. Velero warns about
+ * every additional item it cannot find in the backup, so the plugin does not ask for ones that cannot be
+ * there (e.g. a backup made with --exclude-resources controllerrevisions).
+ */
+export function mayComeFromBackup(item: ResourceIdentifier, backup: Backup | undefined, restore: Restore): boolean {
+  const resource = resourceByPlural(item.group, item.resource);
+  if (resource === undefined) return true;
+  if (backup !== undefined && !backupIncludesResource(backup, resource)) return false;
+  // A restore filters resources with the same rules as a backup's old-style filters.
+  const spec = restore.spec ?? {};
+  const restoreFilters: Backup = {
+    apiVersion: 'velero.io/v1',
+    kind: 'Backup',
+    metadata: {},
+    spec: {
+      includedResources: spec.includedResources ?? [],
+      excludedResources: spec.excludedResources ?? [],
+      ...(spec.includeClusterResources === false ? { includeClusterResources: false } : {}),
+    },
+  };
+  return backupIncludesResource(restoreFilters, resource);
 }

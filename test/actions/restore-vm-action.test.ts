@@ -156,6 +156,17 @@ describe('outcome 3, re-created before the VM exists', () => {
     expect(kube.find('apps/v1', 'ControllerRevision', 'src', IT_REV)).toBeUndefined();
   });
 
+  it('a backup that excluded revisions: they are not asked for (no Velero warning), and still re-created from the copy', async () => {
+    const { kube, action } = setup();
+    kube.put({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'backup-1', namespace: 'velero' }, spec: { excludedResources: ['controllerrevisions.apps'] } });
+    const restore = restoreObject('r1');
+    const { out, log } = await restoreVm(action, kube, vmFromBackup({ instancetype: pinnedInstancetype, annotations: copiesAnnotation(['instancetype', kubevirtRevision(IT_REV, 'src', original)]) }), restore);
+    expect(out.additionalItems?.filter((i) => i.resource === 'controllerrevisions')).toEqual([]);
+    expect(out.waitForAdditionalItems).toBe(true);
+    expect(await action.areAdditionalItemsReady([], restore, log)).toBe(true);
+    expect(outcomes(log)).toEqual([`${IT_REV}: recreate-from-copy`]);
+  });
+
   it('KubeVirt >= 1.5 VM backed up without this plugin: revision from the status is pinned, re-created from the object', async () => {
     const { kube, action } = setup();
     kube.put(changed);

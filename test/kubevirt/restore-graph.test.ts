@@ -1,7 +1,7 @@
 // Additional items a restored VM / VMI asks Velero for (by their name in the BACKUP).
 import { describe, expect, it } from 'vitest';
-import { dedupe, instanceSpecItems, matcherObjectItem, revisionItem } from '../../src/kubevirt/restore-graph.ts';
-import type { JsonObject } from '../../src/velero/types.ts';
+import { dedupe, instanceSpecItems, matcherObjectItem, mayComeFromBackup, revisionItem } from '../../src/kubevirt/restore-graph.ts';
+import type { Backup, JsonObject, ResourceIdentifier, Restore } from '../../src/velero/types.ts';
 
 describe('instanceSpecItems', () => {
   it('lists every volume kind and access credential, once', () => {
@@ -55,5 +55,26 @@ describe('instance type objects and revisions', () => {
     const r = revisionItem('rev', 'src');
     expect(r).toEqual({ group: 'apps', resource: 'controllerrevisions', namespace: 'src', name: 'rev' });
     expect(dedupe([r, { ...r }, revisionItem('rev', 'other')])).toHaveLength(2);
+  });
+});
+
+describe('mayComeFromBackup: only ask Velero for what the backup and restore filters let through', () => {
+  const rev = revisionItem('rev', 'src');
+  const clusterIt = matcherObjectItem({ role: 'instancetype', name: 'x', kind: 'VirtualMachineClusterInstancetype', clusterScoped: true }, 'src');
+  const backup = (spec: NonNullable<Backup['spec']>): Backup => ({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'b' }, spec });
+  const restore = (spec: NonNullable<Restore['spec']> = {}): Restore => ({ apiVersion: 'velero.io/v1', kind: 'Restore', metadata: { name: 'r' }, spec });
+  it.each([
+    ['unknown backup, plain restore', rev, undefined, restore(), true],
+    ['plain backup and restore', rev, backup({}), restore(), true],
+    ['backup --exclude-resources controllerrevisions.apps', rev, backup({ excludedResources: ['controllerrevisions.apps'] }), restore(), false],
+    ['backup --exclude-resources controllerrevisions (short form)', rev, backup({ excludedResources: ['controllerrevisions'] }), restore(), false],
+    ['backup --exclude-namespace-scoped-resources controllerrevisions', rev, backup({ excludedNamespaceScopedResources: ['controllerrevisions'] }), restore(), false],
+    ['backup --include-resources virtualmachines', rev, backup({ includedResources: ['virtualmachines'] }), restore(), false],
+    ['restore --exclude-resources controllerrevisions', rev, backup({}), restore({ excludedResources: ['controllerrevisions'] }), false],
+    ['restore --include-cluster-resources=false, cluster instance type', clusterIt, backup({}), restore({ includeClusterResources: false }), false],
+    ['restore --include-cluster-resources=false, revision', rev, backup({}), restore({ includeClusterResources: false }), true],
+    ['backup --exclude-cluster-scoped-resources of the instance type kind', clusterIt, backup({ excludedClusterScopedResources: ['virtualmachineclusterinstancetypes'] }), restore(), false],
+  ] as [string, ResourceIdentifier, Backup | undefined, Restore, boolean][])('%s -> %s', (_t, item, b, r, expected) => {
+    expect(mayComeFromBackup(item, b, r)).toBe(expected);
   });
 });
