@@ -176,3 +176,52 @@ export async function run(
     });
   });
 }
+
+/**
+ * A machine-wide exclusive lock (flock(1) on a file in the temp dir), held until release() or until
+ * this process dies (the lock holder is a child reading our stdin pipe). For resources no flag can
+ * move, such as the fixed port Velero's controller manager serves metrics on.
+ */
+export async function machineLock(name: string, timeoutMs: number): Promise<{ release(): void }> {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`invalid lock name ${name}`);
+  const path = `/tmp/kvp-e2e-${name}.lock`;
+  const holder = spawn('flock', ['--exclusive', '--timeout', String(Math.ceil(timeoutMs / 1000)), path, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const release = (): void => {
+    holder.stdin?.end();
+    holder.kill('SIGTERM');
+  };
+  const locked = await new Promise<boolean>((resolve) => {
+    let out = '';
+    holder.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.includes('locked')) resolve(true);
+    });
+    holder.on('exit', () => resolve(false));
+    holder.on('error', () => resolve(false));
+  });
+  if (!locked) {
+    release();
+    throw new Error(`could not take the machine-wide lock ${path} within ${timeoutMs} ms (another e2e run holds it?)`);
+  }
+  return { release };
+}
+
+/** True when something accepts TCP connections on host:port. */
+export async function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const sock = connect({ port, host });
+    sock.setTimeout(1_000);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+    sock.once('timeout', () => {
+      sock.destroy();
+      resolve(false);
+    });
+  });
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binary, cacheRoot, repoDir } from './components.ts';
 import type { ControlPlane } from './control-plane.ts';
-import { freePort, run, startProcess, waitFor, type Proc } from './process.ts';
+import { freePort, machineLock, portInUse, run, startProcess, waitFor, type Proc } from './process.ts';
 import { readBackupTarballBytes } from './tarball.ts';
 import type { JsonValue, KubeObject } from '../../src/velero/types.ts';
 
@@ -111,8 +111,10 @@ export async function startVelero(cp: ControlPlane, opts: VeleroOptions): Promis
   const dir = mkdtempSync(join(tmpdir(), 'kvp-e2e-velero-'));
   const processes: Proc[] = [];
   let server: Proc | undefined;
+  let lock: { release(): void } | undefined;
   const stop = async (): Promise<void> => {
     if (server !== undefined) await server.stop();
+    lock?.release();
     for (const p of [...processes].reverse()) await p.stop();
     if (!(opts.keep === true || process.env['KVP_E2E_KEEP'] === '1')) rmSync(dir, { recursive: true, force: true });
   };
@@ -194,6 +196,13 @@ export async function startVelero(cp: ControlPlane, opts: VeleroOptions): Promis
       '--log-level=debug',
       ...(opts.extraArgs ?? []),
     ];
+    // Velero's controller-runtime manager serves its own metrics on :8080 (all interfaces), and no
+    // velero flag moves it: one Velero server per machine at a time. Wait for the others.
+    lock = await machineLock('velero-8080', 15 * 60_000);
+    await waitFor('port 8080 free (Velero controller-manager metrics)', async () => ((await portInUse(8080)) ? undefined : true), {
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
     let starts = 0;
     const startServer = async (): Promise<void> => {
       starts += 1;
