@@ -196,3 +196,58 @@ describe('restore-vm-action on a real API server', () => {
     await expect(action.areAdditionalItemsReady([], restore, log)).rejects.toThrow(/missing-revision policy is "fail"/);
   });
 });
+
+describe('cost of a restore on a real API server', () => {
+  it('a plain restore of 40 VMs sharing an instance type and preference: API requests per VM and Execute latency', async () => {
+    const ns = 'rs-many';
+    const n = 40;
+    await createNamespace(cp.kube, ns);
+    await cp.kube.create(instancetype({ name: 'it-many', cpu: 1, memory: '1Gi' }));
+    await cp.kube.create(preference({ name: 'pref-many' }));
+    const backupAction = new BackupVirtualMachineAction(kube);
+    const stored: KubeObject[] = [];
+    const revisions: KubeObject[] = [];
+    for (let i = 0; i < n; i++) {
+      const created = await createVmLikeKubeVirt(
+        cp.kube,
+        virtualMachine({ name: `vm${i}`, namespace: ns, instancetype: { name: 'it-many' }, preference: { name: 'pref-many' } }),
+      );
+      revisions.push(created.instancetypeRevision as KubeObject, created.preferenceRevision as KubeObject);
+      const live = (await cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: `vm${i}` })) as KubeObject;
+      stored.push((await backupAction.execute({ item: live, backup, log: recordingLog() })).item);
+    }
+    // Velero restores controllerrevisions.apps before virtualmachines.kubevirt.io.
+    await createNamespace(cp.kube, 'rs-many-dst');
+    for (const r of revisions) {
+      const copy = structuredClone(r);
+      for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'ownerReferences', 'managedFields']) delete copy.metadata[k];
+      copy.metadata.namespace = 'rs-many-dst';
+      copy.metadata.labels = { ...copy.metadata.labels, 'velero.io/restore-name': 'r-many', 'velero.io/backup-name': 'b1' };
+      await kube.create(copy);
+    }
+    const restore = restoreOf('r-many', { namespaceMapping: { [ns]: 'rs-many-dst' } });
+    const action = new RestoreVmAction({ kube, veleroNamespace: 'velero' });
+    const log = recordingLog();
+
+    const callsBefore = kube.counts.total;
+    const started = performance.now();
+    const outs = [];
+    for (const item of stored) outs.push(await action.execute({ item: preparedItem(item), itemFromBackup: item, restore, log }));
+    const executeMs = (performance.now() - started) / n;
+    const executeCalls = (kube.counts.total - callsBefore) / n;
+    for (const out of outs) await veleroCreatesVm(out.item, restore, 'rs-many-dst');
+    const progressBefore = kube.counts.total;
+    for (const out of outs) expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 2 });
+    const progressCalls = (kube.counts.total - progressBefore) / n;
+
+    process.stderr.write(
+      `restore cost (${n} VMs, real kube-apiserver): execute ${executeMs.toFixed(1)} ms/VM, ` +
+        `${executeCalls.toFixed(2)} API requests/VM; progress ${progressCalls.toFixed(2)} requests/VM\n`,
+    );
+    expect(outs.every((o) => o.waitForAdditionalItems === undefined)).toBe(true);
+    // Two fresh revision GETs per VM; instance type, preference, Backup and ConfigMap once per restore.
+    expect(executeCalls).toBeLessThanOrEqual(2.2);
+    // VM GET, two revision GETs, two owner patches.
+    expect(progressCalls).toBeLessThanOrEqual(5);
+  });
+});

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadRevisionOptions, restoreKnobs, type RevisionOptions } from '../config.ts';
 import { decodeOperationId, encodeOperationId } from '../host/operation-id.ts';
-import type { KubeApi } from '../kube/api.ts';
+import { kubeForScope, type KubeApi } from '../kube/api.ts';
 import { isKubeApiError } from '../kube/errors.ts';
 import { Kinds, KUBEVIRT_GROUP } from '../kubevirt/constants.ts';
 import { dedupe, instanceSpecItems, matcherObjectItem, mayComeFromBackup, revisionItem } from '../kubevirt/restore-graph.ts';
@@ -134,9 +134,12 @@ export class RestoreVmAction implements RestoreItemAction {
     const matchers = matchersOf(item, itemFromBackup);
     const copies = this.copiesOf(itemFromBackup, vmKey, log);
 
+    // Instance types and preferences are shared by many VMs: look them up through the restore's cache
+    // (one LIST per kind and namespace). Revisions are read fresh: they appear during the restore.
+    const cached = kubeForScope(this.kube, restore.metadata.uid);
     const facts: (RevisionFacts | { matcher: MatcherRef; objectInCluster?: KubeObject })[] = [];
     for (const matcher of matchers) {
-      const objectInCluster = await this.kube.get(objectKeyOf(matcher, targetNamespace));
+      const objectInCluster = await cached.get(objectKeyOf(matcher, targetNamespace));
       if (objectInCluster === undefined) ask(matcherObjectItem(matcher, originalNamespace), describeObject(matcher));
       if (matcher.revisionName === undefined) {
         facts.push({ matcher, ...(objectInCluster ? { objectInCluster } : {}) });
