@@ -16,7 +16,6 @@ case "$program" in
   revisions) src="$here/revisions/main.go"; KUBEVIRT_VERSION="${KUBEVIRT_VERSION:-v1.6.0}" ;;
   *) echo "build.sh: unknown program '$program' (expand or revisions)" >&2; exit 2 ;;
 esac
-command -v go >/dev/null || { echo "build.sh: Go toolchain not found (need go >= 1.24)" >&2; exit 1; }
 hash="$( (echo "$program $KUBEVIRT_VERSION"; cat "$src" "$here/build.sh") | sha256sum | cut -c1-16)"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/kubevirt-velero-plugin-oracle/$hash"
 bin="$cache/$program-oracle"
@@ -26,6 +25,7 @@ mkdir -p "$cache/src"
 exec 9>"$cache/.lock"
 flock 9
 if [[ -x "$bin" ]]; then echo "$bin"; exit 0; fi
+command -v go >/dev/null || { echo "build.sh: Go toolchain not found (need go >= 1.24)" >&2; exit 1; }
 cd "$cache/src"
 cp "$src" main.go
 export GOFLAGS=-mod=mod

@@ -12,8 +12,8 @@ const SEED = Number(process.env['EXPAND_SEED'] ?? 20261122);
 
 let bin = '';
 
-beforeAll(() => {
-  bin = oracleBinary();
+beforeAll(async () => {
+  bin = await oracleBinary();
 }, 30 * 60_000);
 
 function tally(verdicts: Verdict[]): Record<string, number> {

@@ -1,7 +1,7 @@
 // Runs the Go oracle (test/oracle/main.go, KubeVirt's own code) as a child process and exchanges
 // JSON lines with it. One process serves a whole test file: cases are streamed in, answers come
 // back in the same order.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -36,18 +36,19 @@ export interface OracleAnswer {
 
 /**
  * Builds the oracle (or finds it in the cache) and returns its path. Fails loudly, with the reason,
- * when it cannot: the differential test must never silently pass without KubeVirt's code.
+ * when it cannot: the differential test must never silently pass without KubeVirt's code. Async so
+ * that a cold build (minutes) does not block the test worker's event loop.
  */
-export function oracleBinary(program: 'expand' | 'revisions' = 'expand'): string {
+export async function oracleBinary(program: 'expand' | 'revisions' = 'expand'): Promise<string> {
   const fromEnv = process.env[program === 'expand' ? 'EXPAND_ORACLE_BIN' : 'REVISION_ORACLE_BIN'];
   if (fromEnv) return fromEnv;
-  let out: string;
-  try {
-    out = execFileSync('bash', [join(here, 'build.sh'), program], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30 * 60_000 });
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new Error(`cannot build the KubeVirt ${program} oracle (bash test/oracle/build.sh ${program}): ${e.message}\n${(e.stderr ?? '').slice(-4000)}`);
-  }
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile('bash', [join(here, 'build.sh'), program], { encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`cannot build the KubeVirt ${program} oracle (bash test/oracle/build.sh ${program}): ${err.message}\n${stderr.slice(-4000)}`));
+      } else resolve(stdout);
+    });
+  });
   const lines = out.trim().split('\n');
   const bin = lines[lines.length - 1];
   if (!bin) throw new Error('test/oracle/build.sh printed no binary path');

@@ -6,8 +6,8 @@ import { rng } from './corpus.ts';
 import { normalizeWithOracle, oracleBinary } from './oracle-client.ts';
 
 let bin = '';
-beforeAll(() => {
-  bin = oracleBinary();
+beforeAll(async () => {
+  bin = await oracleBinary();
 }, 30 * 60_000);
 
 function randomQuantities(seed: number, count: number): string[] {

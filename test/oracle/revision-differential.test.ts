@@ -10,8 +10,8 @@ import { oracleBinary, runOracle } from './oracle-client.ts';
 
 const group = 'instancetype.kubevirt.io';
 let bin = '';
-beforeAll(() => {
-  bin = oracleBinary('revisions');
+beforeAll(async () => {
+  bin = await oracleBinary('revisions');
 }, 30 * 60_000);
 
 interface Answer {
