@@ -95,6 +95,12 @@ export class RestoreVmAction implements RestoreItemAction {
    * the item's execute() in the same plugin process, so the last plan is the one it asks about.
    */
   private readonly pending = new Map<string, PendingPlan>();
+  /**
+   * VMs refused in areAdditionalItemsReady, by restore and VM: their re-owning operation ends at once
+   * instead of waiting for a VM that KubeVirt < 1.6 will not admit. (A plugin process restarted in
+   * between has forgotten them; Progress then waits its bounded time.)
+   */
+  private readonly refused = new Set<string>();
 
   constructor(options: RestoreVmActionOptions) {
     this.kube = options.kube;
@@ -278,11 +284,15 @@ export class RestoreVmAction implements RestoreItemAction {
           break;
       }
     }
-    if (refusals.length > 0) throw new RestoreError(refusals.join('; '));
+    if (refusals.length > 0) {
+      if (this.refused.size >= 1000) this.refused.clear();
+      this.refused.add(`${restoreKey}|${plan.vmKey}`);
+      throw new RestoreError(refusals.join('; '));
+    }
     return true;
   }
 
-  async progress(operationId: string, _restore: Restore, log: Logger): Promise<OperationProgress> {
+  async progress(operationId: string, restore: Restore, log: Logger): Promise<OperationProgress> {
     const ref = decodeOperationId(operationId);
     if (ref === undefined || ref.operation !== OWN_REVISIONS_OPERATION) {
       throw new RestoreError(`operation ID "${operationId}" was not started by restore-vm-action`);
@@ -302,6 +312,11 @@ export class RestoreVmAction implements RestoreItemAction {
       started: ref.started,
       updated: new Date(now),
     };
+    if (this.refused.has(`${restoreKeyOf(restore)}|${vmKey}`)) {
+      progress.completed = true;
+      progress.err = `VirtualMachine ${vmKey} was refused (see the restore's errors): its revisions were not re-owned`;
+      return progress;
+    }
     const overdue = now - ref.started.getTime() > this.ownerWaitMs;
     try {
       return await this.ownRevisions(ref.namespace, ref.name, progress, overdue, log);

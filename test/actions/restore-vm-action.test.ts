@@ -253,11 +253,16 @@ describe('outcome 5, refused', () => {
   it('names the VM, the revision and the missing instance type', async () => {
     const { kube, action } = setup();
     const restore = restoreObject('r1', { namespaceMapping: { src: 'dst' } });
-    const { log } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+    const { log, out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
     await expect(action.areAdditionalItemsReady([], restore, log)).rejects.toThrow(
       `VirtualMachine dst/vm cannot be restored: its instancetype revision ${IT_REV} (VirtualMachineClusterInstancetype u1.medium) is neither in the backup nor in namespace dst; the backup holds no point-in-time copy of it, and VirtualMachineClusterInstancetype u1.medium is neither in the backup nor in the cluster`,
     );
     expect(kube.calls.filter((c) => c.startsWith('create'))).toEqual([]);
+    // Its re-owning operation ends at once rather than waiting for a VM KubeVirt < 1.6 will not admit.
+    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({
+      completed: true,
+      err: 'VirtualMachine dst/vm was refused (see the restore\'s errors): its revisions were not re-owned',
+    });
   });
 
   it('policy fail from the plugin ConfigMap refuses even with a copy', async () => {
