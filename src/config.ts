@@ -188,12 +188,18 @@ function flagLabel(labels: Record<string, string>, key: string): boolean {
   return value !== undefined && value.trim().toLowerCase() !== 'false';
 }
 
-export function restoreKnobs(restore: Restore): RestoreKnobs {
+/** The knobs that apply to a VM's instance template and to a standalone VMI alike. */
+export function instanceKnobs(restore: Restore): Omit<RestoreKnobs, 'runStrategy'> {
   const labels = restore.metadata.labels ?? {};
-  const knobs: RestoreKnobs = {
+  return {
     clearMacAddress: flagLabel(labels, UserLabels.clearMacAddress),
     generateNewFirmwareUuid: flagLabel(labels, UserLabels.generateNewFirmwareUuid),
   };
+}
+
+export function restoreKnobs(restore: Restore): RestoreKnobs {
+  const labels = restore.metadata.labels ?? {};
+  const knobs: RestoreKnobs = instanceKnobs(restore);
   const strategy = labels[UserLabels.restoreRunStrategy];
   if (strategy !== undefined) {
     // Label values cannot hold every spelling; accept any case and give KubeVirt its own spelling.

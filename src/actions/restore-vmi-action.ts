@@ -3,7 +3,7 @@
 // would reject, with the MAC / firmware-UUID restore options applied to the item that is actually
 // created (the reference plugin computed them on a copy and returned the unchanged item).
 import { randomUUID } from 'node:crypto';
-import { restoreKnobs } from '../config.ts';
+import { instanceKnobs } from '../config.ts';
 import { instanceSpecItems } from '../kubevirt/restore-graph.ts';
 import { vmiOwnedByVm, withoutRuntimeLabels } from '../kubevirt/restore-items.ts';
 import { applyInstanceKnobs, cloneJson, jsonObjectAt, keyOf, RestoreError } from '../kubevirt/restore-vm.ts';
@@ -25,7 +25,8 @@ export class RestoreVmiAction implements RestoreItemAction {
     const { vmi: unlabelled, removed } = withoutRuntimeLabels(item);
     const vmi = cloneJson(unlabelled);
     if (removed.length > 0) log.info(`removed node/run-specific labels: ${removed.join(', ')}`);
-    const knobs = restoreKnobs(restore);
+    // A VMI has no run strategy: a bad restore-run-strategy label is the VM action's to report.
+    const knobs = instanceKnobs(restore);
     const spec = jsonObjectAt(vmi, 'spec');
     if (spec === undefined) throw new RestoreError(`VirtualMachineInstance ${keyOf(item)} has no spec`);
     const changes = applyInstanceKnobs(spec, knobs, this.newUuid);
