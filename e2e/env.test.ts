@@ -140,8 +140,13 @@ describe('velero', () => {
       expect(Object.values(ActionNames) as string[]).toContain(name);
       expect(kind).toMatch(/^(BackupItemAction|RestoreItemAction)(V2)?$/);
     }
-    // Discovery of our binary went through without errors.
-    const errors = velero.logs().split('\n').filter((l) => l.includes('level=error') && l.includes('kubevirt-velero-plugin'));
+    // Discovery of our binary went through without errors. (go-plugin's "error encountered while
+    // scanning stdout ... file already closed" is its own race when Velero kills a plugin process after
+    // use; it is logged for velero-plugin-for-aws alike, so it says nothing about our binary.)
+    const errors = velero
+      .logs()
+      .split('\n')
+      .filter((l) => l.includes('level=error') && l.includes('kubevirt-velero-plugin') && !l.includes('error encountered while scanning stdout'));
     expect(errors).toEqual([]);
   });
 
