@@ -161,4 +161,10 @@ describe('velero', () => {
     expect(ns?.metadata.name).toBe('env-empty');
     expect([...items.keys()].filter((k) => k.startsWith('resources/') && !k.startsWith('resources/namespaces/'))).toEqual([]);
   });
+
+  it('serves the backup log through the store (DownloadRequest, pre-signed URL to the S3 store)', async () => {
+    const res = await velero.velero(['backup', 'logs', 'env-empty-1']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/level=info msg="Backed up a total of 1 items"/);
+  });
 });
