@@ -247,6 +247,35 @@ describe('with this plugin', () => {
       `VirtualMachine rv-fail-dst/vm1 cannot be restored: its instancetype revision ${created.instancetypeRevision?.metadata.name ?? ''} (VirtualMachineClusterInstancetype rv-fail-it)`,
     );
   });
+
+  it('defaults from the plugin ConfigMap (missing-revision-policy=expand): a VM whose revisions were excluded comes back expanded from its copies', async () => {
+    const cmKey = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'velero', name: 'kubevirt-velero-plugin-restore' };
+    await cp.kube.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: cmKey.name, namespace: 'velero', labels: { 'velero.io/plugin-config': '', 'kubevirt-velero-plugin/restore-vm-action': 'RestoreItemActionV2' } },
+      data: { 'missing-revision-policy': 'expand' },
+    });
+    try {
+      const ns = 'rv-cm';
+      await vmWithRevisions(ns, 'rv-cm-it');
+      await veleroOk(velero, ['backup', 'create', 'rv-cm-b', '--include-namespaces', ns, '--exclude-resources', 'controllerrevisions.apps', '--snapshot-volumes=false', '--wait']);
+      await cp.kube.mergePatch(clusterItKey('rv-cm-it'), { spec: { cpu: { guest: 12 } } });
+      await veleroOk(velero, ['restore', 'create', 'rv-cm-r', '--from-backup', 'rv-cm-b', '--namespace-mappings', `${ns}:rv-cm-dst`, '--wait']);
+      expect(statusOf(await velero.waitForRestore('rv-cm-r'))).toMatchObject({ phase: 'Completed' });
+      const vm = await cp.kube.get(vmKey('rv-cm-dst', 'vm1'));
+      const spec = vm?.['spec'] as JsonObject;
+      expect(spec).not.toHaveProperty('instancetype');
+      expect(spec).not.toHaveProperty('preference');
+      const domain = ((spec['template'] as JsonObject)['spec'] as JsonObject)['domain'] as JsonObject;
+      expect(domain['cpu']).toMatchObject({ sockets: 2 }); // the original 2 CPUs, not today's 12
+      expect(domain['memory']).toEqual({ guest: '2Gi' });
+      expect(await cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: 'rv-cm-dst' })).toEqual([]);
+      expect(await restoreLogs(velero, 'rv-cm-r')).toMatch(/missing-revision-policy=expand, expand-vms=false \(defaults from velero\/kubevirt-velero-plugin-restore/);
+    } finally {
+      await cp.kube.delete(cmKey);
+    }
+  });
 });
 
 describe('backup made without this plugin', () => {
