@@ -86,10 +86,20 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-// A test runner killed mid-test must not leave API servers behind: kill every group we started.
-process.once('exit', () => {
+// A test runner stopped mid-test must not leave API servers behind: kill every group we started, at
+// exit and on the usual termination signals (then re-raise the signal, keeping its default effect).
+function killAll(): void {
   for (const p of running) if (p.pid > 0) killGroup(p.pid, 'SIGKILL');
-});
+}
+process.once('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  const onSignal = (): void => {
+    killAll();
+    process.removeListener(sig, onSignal);
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+  };
+  process.on(sig, onSignal);
+}
 
 /** A currently free TCP port on 127.0.0.1 (the OS picks it; we release it just before use). */
 export async function freePort(): Promise<number> {
