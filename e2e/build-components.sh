@@ -49,8 +49,9 @@ build() {
   (cd "$dir" && go build -ldflags "-s -w $ldflags" -o "$bin/.$name.tmp" "$pkg")
   mv -f "$bin/.$name.tmp" "$bin/$name"
   end=$(date +%s)
-  echo "$name $((end - start))s $(date -u +%FT%TZ)" >>"$times"
-  echo "build-components: built $name in $((end - start))s"
+  # go build time, and the time since this component's step began (module downloads + build)
+  echo "$name build $((end - start))s, with downloads $((end - ${KVP_E2E_T0:-$start}))s, at $(date -u +%FT%TZ)" >>"$times"
+  echo "build-components: built $name in $((end - start))s ($((end - ${KVP_E2E_T0:-$start}))s with downloads)"
 }
 
 # wrapper DIR KEY [replace lines...] : a go.mod that requires the module of versions.json's KEY at its
@@ -187,12 +188,10 @@ todo=("$@"); [[ ${#todo[@]} -eq 0 ]] && todo=("${all[@]}")
 # Every requested component is attempted even when one fails; the run fails at the end.
 failed=()
 for c in "${todo[@]}"; do
-  t0=$(date +%s)
-  if ! bash "${BASH_SOURCE[0]}" --one "$c"; then
+  if ! KVP_E2E_T0=$(date +%s) bash "${BASH_SOURCE[0]}" --one "$c"; then
     failed+=("$c")
     echo "build-components: FAILED $c" >&2
   fi
-  echo "$c total $(( $(date +%s) - t0 ))s (download + build) $(date -u +%FT%TZ)" >>"$times"
 done
 cp -f "$versions" "$root/versions.json"
 if [[ ${#failed[@]} -gt 0 ]]; then
