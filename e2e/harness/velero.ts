@@ -2,7 +2,7 @@
 // keeping objects as plain files, so the bucket can be read straight from disk) and the AWS object store
 // plugin. The plugin directory is laid out the way the init containers do it in a cluster.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binary, cacheRoot, repoDir } from './components.ts';
@@ -100,7 +100,9 @@ export async function veleroCrdsYaml(): Promise<string> {
     if (res.code !== 0 || !res.stdout.includes('CustomResourceDefinition')) {
       throw new Error(`velero install --crds-only --dry-run failed (${res.code}): ${res.stderr}`);
     }
-    writeFileSync(cached, res.stdout);
+    // Write-then-rename: a concurrent run never reads a half-written file.
+    writeFileSync(`${cached}.${process.pid}`, res.stdout);
+    renameSync(`${cached}.${process.pid}`, cached);
     return res.stdout;
   } finally {
     rmSync(home, { recursive: true, force: true });
