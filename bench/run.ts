@@ -1,11 +1,17 @@
 // `npm run bench`: every benchmark of the project, printed as one table per area. Figures are
 // measured on the machine it runs on; BENCHMARKS.md records a run with its date and machine.
 import { cpus } from 'node:os';
+import { benchBackup } from './backup.ts';
+import { benchExpand } from './expand.ts';
 import { benchHost } from './host.ts';
 
 type Bench = () => Promise<Record<string, number | string>>;
 
-const benches: [string, Bench][] = [['plugin runtime (host)', benchHost]];
+const benches: [string, Bench][] = [
+  ['plugin runtime (host)', benchHost],
+  ['backup (1,000-VM namespace, real kube-apiserver)', benchBackup],
+  ['expansion (one core)', benchExpand],
+];
 
 async function main(): Promise<void> {
   process.stdout.write(`node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}\n`);
