@@ -241,7 +241,14 @@ export class RestoreVmAction implements RestoreItemAction {
   async areAdditionalItemsReady(_items: ResourceIdentifier[], restore: Restore, baseLog: Logger): Promise<boolean> {
     const restoreKey = restoreKeyOf(restore);
     const plan = this.pending.get(restoreKey);
-    if (plan === undefined) return true;
+    if (plan === undefined) {
+      // Only execute() asks Velero to wait, and it always leaves a plan: this process lost it (restarted).
+      baseLog.warn(
+        'asked about the additional items of a VirtualMachine this plugin process did not prepare (was it ' +
+          'restarted?): revisions missing from the backup, if any, were not re-created',
+      );
+      return true;
+    }
     this.pending.delete(restoreKey);
     const log = baseLog.with({ vm: plan.vmKey });
     const refusals: string[] = [];

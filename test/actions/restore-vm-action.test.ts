@@ -279,6 +279,14 @@ describe('outcome 5, refused', () => {
   });
 });
 
+describe('a plugin process that lost its plan', () => {
+  it('answers ready and warns that missing revisions were not re-created', async () => {
+    const { action, log } = setup();
+    expect(await action.areAdditionalItemsReady([], restoreObject('r1'), log)).toBe(true);
+    expect(log.lines).toEqual([expect.objectContaining({ level: 'warn', message: expect.stringMatching(/did not prepare \(was it restarted\?\)/) })]);
+  });
+});
+
 describe('knobs and bad input', () => {
   it('run strategy, MAC and firmware UUID labels apply to the VM', async () => {
     const { kube, action } = setup();
