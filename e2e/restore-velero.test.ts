@@ -157,6 +157,8 @@ describe('with this plugin', () => {
     const logs = await restoreLogs(velero, 'rv-sel-r');
     expect(logs).toContain(`instancetype revision ${itRev} (VirtualMachineClusterInstancetype rv-sel-it): restored from the backup`);
     expect(logs).toContain(`revision ${itRev}: now owned by VirtualMachine ${ns}/vm1`);
+    // Execute and AreAdditionalItemsReady ran in the same plugin process, as the action relies on.
+    expect(logs).not.toContain('did not prepare');
   });
 
   it('revisions excluded from the backup: re-created from the point-in-time copy in the mapped namespace, owned, then collected with the VM', async () => {
