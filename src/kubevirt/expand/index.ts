@@ -78,6 +78,7 @@ export function expandVirtualMachine(
 }
 
 function expand(vm: KubeObject, itSource: InstancetypeSpecSource | undefined, prefSource: PreferenceSpecSource | undefined, options: ExpandOptions): ExpandResult {
+  if (!isObj(vm)) return failure('', 'the VirtualMachine is not an object');
   const spec = optObj(vm['spec'], 'spec');
   if (spec === undefined) return failure('spec', 'the VirtualMachine has no spec');
   const hasIt = present(spec['instancetype']);

@@ -81,6 +81,7 @@ describe('expandVirtualMachine', () => {
   it.each<[string, KubeObject, O | undefined, O | undefined, string]>([
     ['the instance type is missing', vmWith({}), undefined, {}, 'spec.instancetype'],
     ['the preference is missing', vmWith({}), itWith(), undefined, 'spec.preference'],
+    ['not an object', null as unknown as KubeObject, undefined, undefined, ''],
     ['no spec', { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: {} }, undefined, undefined, 'spec'],
     ['no template', { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: {}, spec: { instancetype: { name: 'x' } } }, itWith(), undefined, 'spec.template'],
     ['a field of the wrong type', vmWith({ domain: { cpu: 'four' } }, { pref: false }), itWith(), undefined, 'spec.template.spec.domain.cpu'],
