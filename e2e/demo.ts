@@ -123,6 +123,13 @@ async function run(): Promise<void> {
     const restoreStatus = (restore['status'] ?? {}) as { phase?: string; errors?: number; warnings?: number };
     out(`  phase ${restoreStatus.phase}, errors ${restoreStatus.errors ?? 0}, warnings ${restoreStatus.warnings ?? 0}`);
     check(restoreStatus.phase === 'Completed', 'restore completed');
+    if (restoreStatus.phase !== 'Completed' || (restoreStatus.warnings ?? 0) > 0) {
+      // Velero's own errors and warnings, as `velero restore describe` shows them.
+      const details = (await velero.velero(['restore', 'describe', 'demo-restore', '--details'])).stdout.split('\n');
+      const from = details.findIndex((l) => /^(Errors|Warnings):/.test(l));
+      const to = details.findIndex((l, i) => i > from && l.startsWith('Backup:'));
+      if (from >= 0) out(details.slice(from, to > from ? to : undefined).map((l) => `    | ${l}`).join('\n'));
+    }
     const logs = (await velero.velero(['restore', 'logs', 'demo-restore'])).stdout;
     out('  what the plugin did (from `velero restore logs demo-restore`):');
     for (const line of logs.split('\n')) {

@@ -154,6 +154,24 @@ export async function startVelero(cp: ControlPlane, opts: VeleroOptions): Promis
     if ((await kube.get({ apiVersion: 'v1', kind: 'Namespace', name: VELERO_NAMESPACE })) === undefined) {
       await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: VELERO_NAMESPACE } });
     }
+    // Velero's built-in pod-volume restore action reads its own Deployment (for its image) at every
+    // restore and the restore ends PartiallyFailed without one. Out of cluster there is none: create
+    // what `velero install` would have (nothing runs it here).
+    const deploymentKey = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: VELERO_NAMESPACE, name: 'velero' };
+    if ((await kube.get(deploymentKey)) === undefined) {
+      await kube.create({
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'velero', namespace: VELERO_NAMESPACE, labels: { component: 'velero' } },
+        spec: {
+          selector: { matchLabels: { deploy: 'velero' } },
+          template: {
+            metadata: { labels: { deploy: 'velero' } },
+            spec: { containers: [{ name: 'velero', image: 'velero/velero:v1.18.1', command: ['/velero'], args: ['server'] }] },
+          },
+        },
+      });
+    }
     const bslKey = { apiVersion: 'velero.io/v1', kind: 'BackupStorageLocation', namespace: VELERO_NAMESPACE, name: 'default' };
     await kube.delete(bslKey).catch(() => false);
     await kube.create({
