@@ -4,7 +4,7 @@
 //   them (an expanded VM no longer has the preference to apply later);
 // - after applying (only when asked, see ClusterDefaults): SetDefaultVirtualMachineInstanceSpec.
 import { arr, ensureObj, num, type Obj, optObj, present, str } from './json-util.ts';
-import { parseQuantity, quantityValue } from './quantity.ts';
+import { formatQuantity, parseQuantity, type Quantity, quantityFromInt, quantityValue } from './quantity.ts';
 
 /** The KubeVirt configuration values that expansion defaults depend on. */
 export interface ClusterDefaults {
@@ -16,6 +16,8 @@ export interface ClusterDefaults {
   evictionStrategy?: string;
   /** spec.configuration.network.defaultNetworkInterface: "bridge" (KubeVirt's default) or "masquerade". */
   defaultNetworkInterface?: 'bridge' | 'masquerade';
+  /** developerConfiguration.memoryOvercommit in percent (default 100); only KubeVirt <= v1.6 uses it here. */
+  memoryOvercommit?: number;
 }
 
 /** KubeVirt's built-in configuration on an amd64 cluster (virt-config defaults: eviction strategy None). */
@@ -60,8 +62,12 @@ function isZeroQuantity(v: unknown): boolean {
   }
 }
 
-/** defaults.SetDefaultVirtualMachineInstanceSpec for the given cluster configuration. */
-export function setClusterDefaults(vmiSpec: Obj, cfg: ClusterDefaults): void {
+/**
+ * defaults.SetDefaultVirtualMachineInstanceSpec for the given cluster configuration. `v16` adds what
+ * KubeVirt v1.6 also did there: a memory request from the memory limit, or from the guest memory
+ * (or hugepage size) scaled by the cluster's memory overcommit.
+ */
+export function setClusterDefaults(vmiSpec: Obj, cfg: ClusterDefaults, v16 = false): void {
   if (str(vmiSpec['architecture']) === '') vmiSpec['architecture'] = cfg.architecture;
   const domain = ensureObj(vmiSpec, 'domain', 'spec.template.spec');
   const machineType = cfg.machineType ?? MACHINE_TYPE_BY_ARCH[str(vmiSpec['architecture'])] ?? MACHINE_TYPE_BY_ARCH['amd64'];
@@ -74,6 +80,8 @@ export function setClusterDefaults(vmiSpec: Obj, cfg: ClusterDefaults): void {
   if (!isZeroQuantity(limits?.['cpu']) && isZeroQuantity(requests?.['cpu']) && resources && limits) {
     ensureObj(resources, 'requests', 'spec.template.spec.domain.resources')['cpu'] = limits['cpu'];
   }
+
+  if (v16) setV16MemoryRequest(domain, cfg.memoryOvercommit ?? 100);
 
   const memory = ensureObj(domain, 'memory', 'spec.template.spec.domain');
   if (!present(memory['guest'])) {
@@ -115,6 +123,37 @@ export function setClusterDefaults(vmiSpec: Obj, cfg: ClusterDefaults): void {
   if (!present(vmiSpec['evictionStrategy']) && cfg.evictionStrategy !== undefined) vmiSpec['evictionStrategy'] = cfg.evictionStrategy;
   setDefaultNetworkInterface(vmiSpec, cfg.defaultNetworkInterface ?? 'bridge');
   setDefaultVolumeDisks(vmiSpec);
+}
+
+function setV16MemoryRequest(domain: Obj, overcommit: number): void {
+  const resources = ensureObj(domain, 'resources', 'spec.template.spec.domain');
+  const limits = optObj(resources['limits'], 'spec.template.spec.domain.resources.limits');
+  let requests = optObj(resources['requests'], 'spec.template.spec.domain.resources.requests');
+  if (!isZeroQuantity(limits?.['memory']) && isZeroQuantity(requests?.['memory'])) {
+    requests = ensureObj(resources, 'requests', 'spec.template.spec.domain.resources');
+    requests['memory'] = limits?.['memory'];
+  }
+  if (requests !== undefined && Object.prototype.hasOwnProperty.call(requests, 'memory')) return;
+  const memory = optObj(domain['memory'], 'spec.template.spec.domain.memory');
+  let size: Quantity | undefined;
+  let text: unknown;
+  if (memory !== undefined && present(memory['guest'])) {
+    text = memory['guest'];
+    size = parseQuantity(text);
+  } else {
+    const hp = optObj(memory?.['hugepages'], 'spec.template.spec.domain.memory.hugepages');
+    if (hp !== undefined) {
+      try {
+        text = hp['pageSize'];
+        size = parseQuantity(text);
+      } catch {
+        size = undefined;
+      }
+    }
+  }
+  if (size === undefined || quantityValue(size) <= 0n) return;
+  requests = ensureObj(resources, 'requests', 'spec.template.spec.domain.resources');
+  requests['memory'] = overcommit === 100 ? text : formatQuantity(quantityFromInt((quantityValue(size) * 100n) / BigInt(overcommit), size.format));
 }
 
 /** uint32(quantity.Value()). */

@@ -29,7 +29,7 @@ export type ExpandResult = { ok: true; vm: KubeObject } | { ok: false; conflicts
 export interface ExpandOptions {
   /**
    * Reproduce an older KubeVirt release where its semantics differ (default "1.9", i.e. v1.9.0).
-   * "1.8" and "1.7" (checked against v1.8.4) differ only in three preference fields; see preference.ts.
+   * "1.8"/"1.7" (checked against v1.8.4) and "1.6" (checked against v1.6.0): see preference.ts.
    */
   kubevirtRelease?: KubevirtRelease;
   /**
@@ -105,18 +105,19 @@ function expand(vm: KubeObject, itSource: InstancetypeSpecSource | undefined, pr
   setDefaultNetworkInterface(vmiSpec, options.defaultNetworkInterface ?? options.clusterDefaults?.defaultNetworkInterface ?? 'bridge');
 
   if (it !== undefined) {
-    const conflicts = applyInstancetype(TEMPLATE_SPEC, it, pref, vmiSpec, meta);
+    const conflicts = applyInstancetype(TEMPLATE_SPEC, it, pref, vmiSpec, meta, options.kubevirtRelease ?? '1.9');
     if (conflicts.length > 0) return { ok: false, conflicts };
   }
   if (pref !== undefined) applyPreference(TEMPLATE_SPEC, pref, vmiSpec, meta, options.kubevirtRelease ?? '1.9');
 
   // Requirements are judged on the spec with KubeVirt's defaults, as the admission webhook does.
   const defaulted = clone(vmiSpec);
-  setClusterDefaults(defaulted, options.clusterDefaults ?? KUBEVIRT_DEFAULTS);
-  const unmet = checkRequirements(it, pref, defaulted);
+  const v16 = options.kubevirtRelease === '1.6';
+  setClusterDefaults(defaulted, options.clusterDefaults ?? KUBEVIRT_DEFAULTS, v16);
+  const unmet = checkRequirements(it, pref, defaulted, options.kubevirtRelease !== '1.6');
   if (unmet) return { ok: false, conflicts: [unmet] };
 
-  if (options.clusterDefaults) setClusterDefaults(vmiSpec, options.clusterDefaults);
+  if (options.clusterDefaults) setClusterDefaults(vmiSpec, options.clusterDefaults, v16);
   if (pref !== undefined && options.dataVolumeTemplateStorageClass !== false) applyStorageClass(pref, out.spec);
 
   delete out.spec['instancetype'];

@@ -5,16 +5,19 @@
 import { type Conflict, instancetypeConflict } from './conflict.ts';
 import { arr, bool, clone, ensureObj, num, type Obj, optObj, present, str } from './json-util.ts';
 import { formatQuantity, parseQuantity, quantityFromInt, quantityValue } from './quantity.ts';
+import type { KubevirtRelease } from './preference.ts';
 import { preferredTopology, spreadOptions } from './topology.ts';
 
 /** `base` is the path of the template spec, e.g. "spec.template.spec". */
-export function applyInstancetype(base: string, it: Obj, pref: Obj | undefined, vmiSpec: Obj, templateMeta: Obj): Conflict[] {
+export function applyInstancetype(base: string, it: Obj, pref: Obj | undefined, vmiSpec: Obj, templateMeta: Obj, release: KubevirtRelease = '1.9'): Conflict[] {
+  const v16 = release === '1.6';
   const conflicts: Conflict[] = [];
   conflicts.push(...applyNodeSelector(base, it, vmiSpec));
   conflicts.push(...applySchedulerName(base, it, vmiSpec));
   conflicts.push(...applyCPU(base, it, pref, vmiSpec));
-  conflicts.push(...applyMemory(base, it, vmiSpec));
-  conflicts.push(...applyIOThreads(base, it, vmiSpec));
+  conflicts.push(...applyMemory(base, it, vmiSpec, v16));
+  // v1.6 does not apply the supplemental IO thread pool.
+  if (!v16) conflicts.push(...applyIOThreads(base, it, vmiSpec));
   conflicts.push(...applyIOThreadsPolicy(base, it, vmiSpec));
   conflicts.push(...applyLaunchSecurity(base, it, vmiSpec));
   conflicts.push(...applyDeviceList(base, it, vmiSpec, 'gpus'));
@@ -144,12 +147,14 @@ export class SpreadRatioError extends Error {
   }
 }
 
-function applyMemory(base: string, it: Obj, vmiSpec: Obj): Conflict[] {
+function applyMemory(base: string, it: Obj, vmiSpec: Obj, v16: boolean): Conflict[] {
   const domain = domainOf(vmiSpec, base);
-  const memory = ensureObj(domain, 'memory', `${base}.domain`);
   const itMem = optObj(it['memory'], 'instancetype.spec.memory') ?? {};
   const resources = optObj(domain['resources'], `${base}.domain.resources`) ?? {};
   const p = `${base}.domain`;
+  // v1.6: any memory section in the VM conflicts, whatever it holds.
+  if (v16 && present(domain['memory'])) return [instancetypeConflict(`${p}.memory`)];
+  const memory = ensureObj(domain, 'memory', `${base}.domain`);
 
   // Only the first memory conflict is reported.
   if (present(memory['guest'])) return [instancetypeConflict(`${p}.memory.guest`)];

@@ -5,18 +5,21 @@
 import { arr, clone, ensureObj, type Obj, optObj, present, ShapeError, str } from './json-util.ts';
 
 /**
- * KubeVirt releases whose preference semantics differ: v1.7.x and v1.8.x do not know
- * preferredVideoType and preferredLaunchSecurity, and only fill the model of panic devices the VM
- * already has (v1.9 adds one when there is none). Instance type semantics are the same.
+ * KubeVirt releases whose semantics differ from v1.9.0:
+ * - v1.7.x and v1.8.x do not know preferredVideoType and preferredLaunchSecurity, and only fill the
+ *   model of panic devices the VM already has (v1.9 adds one when there is none);
+ * - v1.6.x, in addition, does not know preferredArchitecture or the architecture requirement, does
+ *   not apply the instance type's ioThreads, and treats any VM domain.memory as a conflict with the
+ *   instance type (see instancetype.ts).
  */
-export type KubevirtRelease = '1.9' | '1.8' | '1.7';
+export type KubevirtRelease = '1.9' | '1.8' | '1.7' | '1.6';
 
 export function applyPreference(base: string, pref: Obj, vmiSpec: Obj, templateMeta: Obj, release: KubevirtRelease = '1.9'): void {
   const v19 = release === '1.9';
   const domain = ensureObj(vmiSpec, 'domain', base);
   const d = `${base}.domain`;
   applyCPUFeatures(d, pref, domain);
-  applyDevices(d, pref, vmiSpec, domain, v19);
+  applyDevices(d, pref, vmiSpec, domain, release);
   applyFeatures(d, pref, domain);
   applyFirmware(d, pref, domain);
   applyMachine(d, pref, domain);
@@ -25,7 +28,7 @@ export function applyPreference(base: string, pref: Obj, vmiSpec: Obj, templateM
   if (present(pref['preferredTerminationGracePeriodSeconds']) && !present(vmiSpec['terminationGracePeriodSeconds'])) {
     vmiSpec['terminationGracePeriodSeconds'] = pref['preferredTerminationGracePeriodSeconds'];
   }
-  applyArchitecture(pref, vmiSpec);
+  if (release !== '1.6') applyArchitecture(pref, vmiSpec);
   applyAnnotations(pref, templateMeta);
   if (v19 && present(pref['preferredLaunchSecurity']) && !present(domain['launchSecurity'])) {
     domain['launchSecurity'] = clone(pref['preferredLaunchSecurity']);
@@ -78,7 +81,8 @@ const DEVICE_BOOLS: [string, string][] = [
   ['preferredNetworkInterfaceMultiQueue', 'networkInterfaceMultiQueue'],
 ];
 
-function applyDevices(d: string, pref: Obj, vmiSpec: Obj, domain: Obj, v19: boolean): void {
+function applyDevices(d: string, pref: Obj, vmiSpec: Obj, domain: Obj, release: KubevirtRelease): void {
+  const v19 = release === '1.9';
   const dp = optObj(pref['devices'], 'preference.spec.devices');
   if (dp === undefined) return;
   const devices = ensureObj(domain, 'devices', d);
@@ -102,7 +106,7 @@ function applyDevices(d: string, pref: Obj, vmiSpec: Obj, domain: Obj, v19: bool
     if (present(dp[from]) && !present(devices[to])) devices[to] = dp[from];
   }
   applyDisks(dd, dp, devices);
-  applyInterfaces(dd, dp, vmiSpec, devices);
+  applyInterfaces(dd, dp, vmiSpec, devices, release);
   for (const input of arr(devices['inputs'], `${dd}.inputs`)) {
     const i = optObj(input, `${dd}.inputs[]`) ?? {};
     if (str(dp['preferredInputBus']) !== '' && str(i['bus']) === '') i['bus'] = dp['preferredInputBus'];
@@ -139,13 +143,16 @@ function applyDisks(dd: string, dp: Obj, devices: Obj): void {
 }
 
 const BINDING_KEYS = ['bridge', 'slirp', 'masquerade', 'sriov', 'macvtap', 'passt', 'passtBinding', 'binding'];
+// v1.6's API has no passtBinding, so such an interface counts as unbound there.
+const BINDING_KEYS_V16 = BINDING_KEYS.filter((k) => k !== 'passtBinding');
 
-function applyInterfaces(dd: string, dp: Obj, vmiSpec: Obj, devices: Obj): void {
+function applyInterfaces(dd: string, dp: Obj, vmiSpec: Obj, devices: Obj, release: KubevirtRelease): void {
+  const bindings = release === '1.6' ? BINDING_KEYS_V16 : BINDING_KEYS;
   const networks = arr(vmiSpec['networks'], 'spec.template.spec.networks');
   for (const entry of arr(devices['interfaces'], `${dd}.interfaces`)) {
     const iface = optObj(entry, `${dd}.interfaces[]`) ?? {};
     if (str(dp['preferredInterfaceModel']) !== '' && str(iface['model']) === '') iface['model'] = dp['preferredInterfaceModel'];
-    if (present(dp['preferredInterfaceMasquerade']) && BINDING_KEYS.every((k) => !present(iface[k])) && onPodNetwork(str(iface['name']), networks)) {
+    if (present(dp['preferredInterfaceMasquerade']) && bindings.every((k) => !present(iface[k])) && onPodNetwork(str(iface['name']), networks)) {
       iface['masquerade'] = clone(dp['preferredInterfaceMasquerade']);
     }
   }

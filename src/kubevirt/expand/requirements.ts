@@ -62,7 +62,7 @@ function mul32(...xs: number[]): number {
  * and preference are applied and KubeVirt's defaults set (architecture, guest memory, topology).
  * Returns the conflict paths joined as KubeVirt prints them, and the message.
  */
-export function checkRequirements(it: Obj | undefined, pref: Obj | undefined, vmiSpec: Obj): Conflict | undefined {
+export function checkRequirements(it: Obj | undefined, pref: Obj | undefined, vmiSpec: Obj, checkArchitecture = true): Conflict | undefined {
   const req = optObj(pref?.['requirements'], 'preference.spec.requirements');
   if (pref === undefined || req === undefined) return undefined;
   const domain = optObj(vmiSpec['domain'], 'spec.template.spec.domain') ?? {};
@@ -77,7 +77,7 @@ export function checkRequirements(it: Obj | undefined, pref: Obj | undefined, vm
     const c = checkMemory(it, parseQuantity(memReq['guest'] ?? '0'), optObj(domain['memory'], 'spec.template.spec.domain.memory'));
     if (c) return c;
   }
-  if (present(req['architecture'])) {
+  if (checkArchitecture && present(req['architecture'])) {
     const wanted = str(req['architecture']);
     const actual = str(vmiSpec['architecture']);
     if (actual !== wanted) {

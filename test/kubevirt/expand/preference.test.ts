@@ -129,6 +129,22 @@ describe('older KubeVirt releases (kubevirtRelease option)', () => {
     expect(d).toEqual(domain);
   });
 
+  it.each<[string, '1.9' | '1.6', string[]]>([
+    ['1.9: a VM memory section without guest/hugepages/maxGuest is fine', '1.9', []],
+    ['1.6: any VM memory section conflicts with an instance type', '1.6', ['spec.template.spec.domain.memory']],
+  ])('%s', (_name, kubevirtRelease, paths) => {
+    const r = expandVirtualMachine(vmWith({ domain: { memory: { reservedOverhead: {} } } }, { pref: false }), { cpu: { guest: 1 }, memory: { guest: '1Gi' } }, undefined, { kubevirtRelease });
+    expect(r.ok ? [] : r.conflicts.map((c) => c.path)).toEqual(paths);
+  });
+
+  it('1.6 applies neither the instance type’s IO thread pool nor the preferred architecture', () => {
+    const it1 = { cpu: { guest: 1 }, memory: { guest: '1Gi' }, ioThreads: { supplementalPoolThreadCount: 4 } };
+    const r = expandVirtualMachine(vmWith({}), it1, { preferredArchitecture: 'arm64' }, { kubevirtRelease: '1.6' });
+    const spec = r.ok ? (((r.vm['spec'] as O)['template'] as O)['spec'] as O) : {};
+    expect(spec['architecture']).toBeUndefined();
+    expect((spec['domain'] as O)['ioThreads']).toBeUndefined();
+  });
+
   it('1.8 still fills the model of panic devices the VM has', () => {
     const r = expandVirtualMachine(vmWith({ domain: { devices: { panicDevices: [{}] } } }, { it: false }), undefined, pref, { kubevirtRelease: '1.8' });
     expect(r.ok && ((((r.vm['spec'] as O)['template'] as O)['spec'] as O)['domain'] as O)['devices']).toMatchObject({ panicDevices: [{ model: 'hyperv' }] });
