@@ -1,17 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+import { protoAsText } from './scripts/proto-text-vite-plugin.ts';
 
 export default defineConfig({
-  plugins: [
-    {
-      // The same as esbuild's `text` loader in the build: a .proto import is the file's text.
-      name: 'proto-as-text',
-      load(id) {
-        if (!id.endsWith('.proto')) return null;
-        return `export default ${JSON.stringify(readFileSync(id, 'utf8'))};`;
-      },
-    },
-  ],
+  plugins: [protoAsText],
   test: {
     include: ['test/**/*.test.ts'],
     // The differential tests against KubeVirt's Go code need the oracle built from the Go module proxy:

@@ -9,9 +9,9 @@ import { isBuilt } from '../e2e/harness/components.ts';
 import { startControlPlane } from '../e2e/harness/control-plane.ts';
 import { createNamespace, createVmLikeKubeVirt, instancetype, preference, virtualMachine } from '../e2e/fixtures/kubevirt.ts';
 import { BackupVirtualMachineAction } from '../src/actions/backup-virtualmachine-action.ts';
+import { silentLogger } from '../src/host/logger.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import type { Backup, KubeObject } from '../src/velero/types.ts';
-import type { Logger } from '../src/velero/actions.ts';
 
 const VMS = Number(process.env['BENCH_BACKUP_VMS'] ?? 1000);
 const CONCURRENCY = 16;
@@ -20,14 +20,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-const quiet: Logger = {
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  with: () => quiet,
-};
+const quiet = silentLogger;
 
 async function inBatches<T>(count: number, work: (i: number) => Promise<T>): Promise<T[]> {
   const results: T[] = new Array<T>(count);

@@ -101,3 +101,13 @@ export function logLevelFromArgs(args: readonly string[]): LogLevel {
   }
   return 'info';
 }
+
+/** A logger that drops everything: for benchmarks and tests that do not look at logs. */
+export const silentLogger: Logger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  with: () => silentLogger,
+};

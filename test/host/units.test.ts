@@ -1,19 +1,11 @@
 // The host's pure pieces, as tables.
 import { describe, expect, it } from 'vitest';
 import { stackFramesOf, toServiceError } from '../../src/host/errors.ts';
-import { goTimestamp, logLevelFromArgs, parseLogLevel } from '../../src/host/logger.ts';
+import { goTimestamp, logLevelFromArgs, parseLogLevel, silentLogger } from '../../src/host/logger.ts';
 import { decodeOperationId, encodeOperationId } from '../../src/host/operation-id.ts';
 import { PluginRegistry, validatePluginName } from '../../src/host/registry.ts';
-import type { Logger } from '../../src/velero/actions.ts';
 
-const silent: Logger = {
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  with: () => silent,
-};
+const silent = silentLogger;
 
 describe('plugin names (Velero aborts start-up on a bad one)', () => {
   it.each(['kubevirt-velero-plugin/backup-virtualmachine-action', 'velero.io/pod', 'a.b-c/x'])('accepts %s', (name) => {
