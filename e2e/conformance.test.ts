@@ -11,6 +11,7 @@ import { run } from './harness/process.ts';
 import { makePluginDir } from './harness/velero.ts';
 import { createNamespace, createVmLikeKubeVirt, instancetype, preference, virtualMachine } from './fixtures/kubevirt.ts';
 import { ActionNames } from '../src/kubevirt/constants.ts';
+import { parseJson, stringifyJson } from '../src/host/json.ts';
 
 interface Call {
   method: string;
@@ -41,6 +42,7 @@ interface Report {
 const PROTOCOL_FAULT = /code = (Unavailable|Unimplemented|Canceled|DeadlineExceeded)|plugin process exited|connection refused|transport is closing|error reading from server|no answer within|panic in client|unable to get valid/i;
 
 const NS = 'conformance';
+const BIG = 9007199254740993n;
 let cp: ControlPlane;
 let dir: string;
 let report: Report;
@@ -54,8 +56,17 @@ beforeAll(async () => {
   await cp.kube.create(preference({ name: 'conformance-pref', namespace: NS }));
   const { vm, instancetypeRevision, preferenceRevision } = await createVmLikeKubeVirt(
     cp.kube,
-    virtualMachine({ name: 'sample', namespace: NS, instancetype: { name: 'conformance-small' }, preference: { name: 'conformance-pref', kind: 'virtualmachinepreference' } }),
+    virtualMachine({
+      name: 'sample',
+      namespace: NS,
+      instancetype: { name: 'conformance-small' },
+      preference: { name: 'conformance-pref', kind: 'virtualmachinepreference' },
+      // An int64 past 2^53: must cross Velero's client, gRPC and our plugin exactly.
+      templateSpec: { terminationGracePeriodSeconds: BIG },
+    }),
   );
+  // Bad input: the action must answer with an error (or pass it through), never take the process down.
+  const broken = { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'broken', namespace: NS }, spec: 'not-an-object' };
   const items = {
     backup: {
       apiVersion: 'velero.io/v1',
@@ -73,12 +84,13 @@ beforeAll(async () => {
     },
     items: [
       { resource: 'virtualmachines.kubevirt.io', object: vm },
+      { resource: 'virtualmachines.kubevirt.io', object: broken },
       { resource: 'controllerrevisions.apps', object: instancetypeRevision },
       { resource: 'controllerrevisions.apps', object: preferenceRevision },
     ],
   };
   const itemsFile = join(dir, 'items.json');
-  writeFileSync(itemsFile, JSON.stringify(items));
+  writeFileSync(itemsFile, stringifyJson(items));
   const pluginDir = await makePluginDir({ dir: join(dir, 'plugins') });
   // As `velero server` does, the flags after `run` reach every plugin process as its arguments.
   const res = await run(
@@ -88,7 +100,7 @@ beforeAll(async () => {
   );
   stderr = res.stderr;
   if (res.stdout.trim() === '') throw new Error(`conformance printed no report (exit ${res.code}):\n${res.stderr.slice(-4000)}`);
-  report = JSON.parse(res.stdout) as Report;
+  report = parseJson(res.stdout, 'conformance report') as unknown as Report;
 });
 
 afterAll(async () => {
@@ -141,5 +153,17 @@ describe("our binary through Velero's plugin client", () => {
     expect(exec?.error).toBeUndefined();
     const result = exec?.result as { item?: { kind?: string; metadata?: { name?: string } } } | undefined;
     expect(result?.item).toMatchObject({ kind: 'VirtualMachine', metadata: { name: 'sample' } });
+    expect(result?.item).toMatchObject({ spec: { template: { spec: { terminationGracePeriodSeconds: BIG } } } });
+  });
+
+  it('answers a malformed VM without a protocol fault, and keeps answering afterwards', () => {
+    for (const a of ours().filter((x) => x.calls.some((c) => c.item === `virtualmachines.kubevirt.io/${NS}/broken`))) {
+      const i = a.calls.findIndex((c) => c.item === `virtualmachines.kubevirt.io/${NS}/broken`);
+      const call = a.calls[i];
+      if (call?.error !== undefined) expect(call.error, `${a.name}`).not.toMatch(PROTOCOL_FAULT);
+      // Every later call to the same action got an answer from a live process.
+      for (const later of a.calls.slice(i + 1)) expect(later.error ?? '', `${a.name} ${later.method}`).not.toMatch(PROTOCOL_FAULT);
+    }
+    expect(ours().some((x) => x.calls.some((c) => c.item === `virtualmachines.kubevirt.io/${NS}/broken`)), 'the malformed VM was executed').toBe(true);
   });
 });

@@ -24,6 +24,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -192,7 +193,10 @@ func readInput(path string) (input, error) {
 		if err != nil {
 			return in, err
 		}
-		if err := json.Unmarshal(data, &in); err != nil {
+		// Numbers stay json.Number (not float64), so integers past 2^53 reach the plugin exactly.
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		if err := dec.Decode(&in); err != nil {
 			return in, fmt.Errorf("%s: %w", path, err)
 		}
 	}
