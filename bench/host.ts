@@ -122,6 +122,10 @@ export async function benchHost(): Promise<Record<string, number | string>> {
   results['peak RSS MB over 100k calls (VmHWM, target <= 80)'] = +(hwm / 1024).toFixed(1);
   results['RSS MB after 10k calls'] = +((rssAt10k[0] ?? NaN) / 1024).toFixed(1);
   results['RSS MB after 100k calls'] = +((rssAt10k[rssAt10k.length - 1] ?? NaN) / 1024).toFixed(1);
+  // RssFile is the executable's own mapped pages (clean, shared, reclaimable); RssAnon is the heap.
+  const kib = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(peakStatus)?.[1] ?? NaN);
+  results['RSS MB after 100k calls: anonymous (heap, buffers)'] = +(kib('RssAnon') / 1024).toFixed(1);
+  results['RSS MB after 100k calls: file-backed (the executable)'] = +(kib('RssFile') / 1024).toFixed(1);
   results['RSS growth MB from 10k to 100k calls'] = +(((rssAt10k[rssAt10k.length - 1] ?? NaN) - (rssAt10k[0] ?? NaN)) / 1024).toFixed(1);
   await plugin.shutdown();
   return results;

@@ -37,23 +37,20 @@ export function parseJson(text: string, what = 'document'): JsonValue {
   }
 }
 
-class NeedsLosslessStringify extends Error {}
-
-/** Makes the native stringify give up on values only the lossless one writes exactly. */
-function refuseExactNumbers(_key: string, value: unknown): unknown {
-  if (typeof value === 'bigint' || value instanceof LosslessNumber) throw new NeedsLosslessStringify();
-  return value;
-}
-
-/** Serialises compactly, writing bigint and lossless numbers with all their digits. */
+/**
+ * Serialises compactly, writing bigint and lossless numbers with all their digits. The native
+ * stringify goes first: it throws on a bigint, and writes a LosslessNumber as an object with an
+ * `isLosslessNumber` key, which is cheap to spot in its output. Either sends us to the lossless one.
+ */
 export function stringifyJson(value: unknown): string {
+  let text: string | undefined;
   try {
-    const text = JSON.stringify(value, refuseExactNumbers);
-    if (text !== undefined) return text;
+    text = JSON.stringify(value);
   } catch (err) {
-    if (!(err instanceof NeedsLosslessStringify)) throw err;
+    if (!(err instanceof TypeError)) throw err;
   }
-  const text = stringify(value as JsonValue);
+  if (text !== undefined && !text.includes('"isLosslessNumber":true')) return text;
+  text = stringify(value as JsonValue);
   if (text === undefined) throw new Error('value cannot be serialised as JSON');
   return text;
 }

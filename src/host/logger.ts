@@ -52,25 +52,40 @@ function stringFields(fields: LogFields | undefined): Record<string, string> {
 }
 
 class PinoLogger implements Logger {
-  constructor(private readonly pinoLogger: pino.Logger) {}
+  private child: pino.Logger | undefined;
+
+  /**
+   * `with()` is called for every request, logging is rare: the pino child (which serialises its
+   * fields) is made on first use only.
+   */
+  constructor(
+    private readonly parent: pino.Logger,
+    private readonly fields?: Record<string, string>,
+  ) {}
+
+  private get logger(): pino.Logger {
+    if (this.fields === undefined) return this.parent;
+    this.child ??= this.parent.child(this.fields);
+    return this.child;
+  }
 
   trace(message: string, fields?: LogFields): void {
-    this.pinoLogger.trace(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
+    if (this.parent.isLevelEnabled('trace')) this.logger.trace(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
   }
   debug(message: string, fields?: LogFields): void {
-    this.pinoLogger.debug(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
+    if (this.parent.isLevelEnabled('debug')) this.logger.debug(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
   }
   info(message: string, fields?: LogFields): void {
-    this.pinoLogger.info(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
+    this.logger.info(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
   }
   warn(message: string, fields?: LogFields): void {
-    this.pinoLogger.warn(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
+    this.logger.warn(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
   }
   error(message: string, fields?: LogFields): void {
-    this.pinoLogger.error(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
+    this.logger.error(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
   }
   with(fields: LogFields): Logger {
-    return new PinoLogger(this.pinoLogger.child(stringFields(fields)));
+    return new PinoLogger(this.logger, stringFields(fields));
   }
 }
 
