@@ -6,6 +6,7 @@ import { startControlPlane, type ControlPlane } from './harness/control-plane.ts
 import { makePluginDir, startVelero, type Velero } from './harness/velero.ts';
 import { waitFor } from './harness/process.ts';
 import {
+  createDataVolumeLikeCdi,
   createNamespace,
   createVmLikeKubeVirt,
   instancetype,
@@ -105,6 +106,19 @@ describe('control plane', () => {
         (await cp.kube.get({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: ns, name: rev?.metadata.name ?? '' })) === undefined ? true : undefined,
       { timeoutMs: 60_000, intervalMs: 500 });
     }
+  });
+
+  it('makes a DataVolume and its PVC as CDI does: the PVC goes with its DataVolume, the DataVolume with its VM', async () => {
+    const ns = 'env-cdi';
+    await createNamespace(cp.kube, ns);
+    const vm = await cp.kube.create(virtualMachine({ name: 'vm-dv', namespace: ns, volumes: [{ name: 'root', dataVolume: { name: 'vm-dv-root' } }] }));
+    const { dataVolume, pvc } = await createDataVolumeLikeCdi(cp.kube, { name: 'vm-dv-root', namespace: ns, owner: vm });
+    expect(dataVolume['status']).toEqual({ phase: 'Succeeded', progress: '100.0%' });
+    expect(pvc).toMatchObject({ metadata: { labels: { app: 'containerized-data-importer' } }, status: { phase: 'Bound' } });
+    await cp.kube.delete({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: 'vm-dv' });
+    await waitFor('PVC vm-dv-root collected after its VM and DataVolume', async () =>
+      (await cp.kube.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: 'vm-dv-root' })) === undefined ? true : undefined,
+    { timeoutMs: 60_000, intervalMs: 500 });
   });
 
   it('deletes a namespace with its contents (namespace controller)', async () => {
