@@ -34,6 +34,7 @@ const plugin = new PluginHost()
   .restoreItemAction(ActionNames.restoreVmi, () => new RestoreVmiAction())
   .restoreItemAction(ActionNames.restorePod, () => new RestorePodAction())
   .restoreItemAction(ActionNames.restorePvc, () => new RestorePvcAction())
-  .restoreItemAction(ActionNames.restoreVolumeSnapshot, () => new RestoreVolumeSnapshotAction());
+  .restoreItemAction(ActionNames.restoreVolumeSnapshot, () => new RestoreVolumeSnapshotAction())
+  .reportOnExit((log) => log.debug('Kubernetes API requests made by this plugin process', { ...kube.counts }));
 
 runFromCommandLine(plugin, { install: runInstall });

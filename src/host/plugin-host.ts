@@ -2,7 +2,7 @@
 // socket, the handshake line on stdout once it is bound, Velero's services routed by plugin name,
 // go-plugin's controller/stdio/broker and the health service, and a prompt, clean exit on Shutdown.
 import { randomBytes } from 'node:crypto';
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -36,6 +36,13 @@ export interface ServeOptions {
 
 export class PluginHost {
   private readonly registry = new PluginRegistry();
+  private readonly exitReports: ((log: Logger) => void)[] = [];
+
+  /** Something to log when the process ends (e.g. API request counts), at Shutdown or SIGTERM. */
+  reportOnExit(report: (log: Logger) => void): this {
+    this.exitReports.push(report);
+    return this;
+  }
 
   backupItemAction(name: string, factory: ActionFactory<'BackupItemAction'>): this {
     return this.add('BackupItemAction', name, factory);
@@ -76,7 +83,18 @@ export class PluginHost {
     const shutdown = (reason: string): void => {
       if (shuttingDown) return;
       shuttingDown = true;
-      log.debug(`plugin process exiting: ${reason}`);
+      const status = readProcessStatus();
+      log.debug(`plugin process exiting: ${reason}`, {
+        peakRssKiB: status['VmHWM'],
+        cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+      });
+      for (const report of this.exitReports) {
+        try {
+          report(log);
+        } catch {
+          // a report must never keep the process from exiting
+        }
+      }
       for (const stream of openStreams) {
         try {
           stream.end();
@@ -138,6 +156,20 @@ function uniqueSocketPath(env: NodeJS.ProcessEnv): string {
   const fallback = path.join(tmpdir(), name);
   if (Buffer.byteLength(fallback) <= MAX_SOCKET_PATH_BYTES) return fallback;
   throw new Error(`no socket path shorter than ${MAX_SOCKET_PATH_BYTES} bytes: ${preferred}`);
+}
+
+/** /proc/self/status as numbers (kB values), for the exit report; empty where /proc is missing. */
+function readProcessStatus(): Record<string, number> {
+  const status: Record<string, number> = {};
+  try {
+    for (const line of readFileSync('/proc/self/status', 'utf8').split('\n')) {
+      const match = /^(\w+):\s+(\d+)/.exec(line);
+      if (match?.[1] && match[2]) status[match[1]] = Number(match[2]);
+    }
+  } catch {
+    // not Linux: no figures
+  }
+  return status;
 }
 
 function removeSocket(socketPath: string): void {

@@ -15,7 +15,7 @@ export function unary<Req, Res>(
     const finish = (err: unknown, response?: Res): void => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       if (err === undefined) {
-        log.trace(`${method} done`, { method, durationMs: durationMs.toFixed(3) });
+        log.debug(`${method} done`, { method, durationMs: durationMs.toFixed(3) });
         callback(null, response);
       } else {
         // Velero logs the returned error itself at error level and counts error lines in the backup's
