@@ -9,6 +9,7 @@
 #
 # Usage: e2e/build-components.sh [component...]   (default: all)
 #   components: etcd kube-apiserver kube-controller-manager velero velero-plugin-for-aws s3 conformance
+#               velero-old
 # Prints the bin directory as its last line.
 set -euo pipefail
 
@@ -127,6 +128,15 @@ b_velero() {
   build velero "$src/velero" "$(v .velero.package)" "-X github.com/vmware-tanzu/velero/pkg/buildinfo.Version=$(v .velero.version) -X github.com/vmware-tanzu/velero/pkg/buildinfo.GitTreeState=clean"
 }
 
+b_velero_old() {
+  have velero-old && return
+  local d="$src/velero-old" reps=() line
+  while IFS= read -r line; do reps+=("$line"); done < <(v .veleroOld.replace | node -e 'for (const [k,x] of Object.entries(JSON.parse(require("fs").readFileSync(0,"utf8")))) console.log(k+" => "+x)')
+  wrapper "$d" veleroOld "${reps[@]}"
+  (cd "$d" && go get "$(v .veleroOld.package)@$(v .veleroOld.version)")
+  build velero-old "$d" "$(v .veleroOld.package)" "-X github.com/vmware-tanzu/velero/pkg/buildinfo.Version=$(v .veleroOld.version) -X github.com/vmware-tanzu/velero/pkg/buildinfo.GitTreeState=clean"
+}
+
 b_aws() {
   have velero-plugin-for-aws && return
   local d="$src/aws" ver
@@ -170,6 +180,7 @@ one() {
     kube-apiserver) b_kube_apiserver ;;
     kube-controller-manager) b_kube_controller_manager ;;
     velero) b_velero ;;
+    velero-old) b_velero_old ;;
     velero-plugin-for-aws) b_aws ;;
     s3) b_s3 ;;
     conformance) if ls "$here"/conformance/*.go >/dev/null 2>&1; then b_conformance; else echo "build-components: no e2e/conformance sources" >&2; exit 1; fi ;;
@@ -183,7 +194,7 @@ if [[ "${1:-}" == "--one" ]]; then
   exit 0
 fi
 
-all=(etcd kube-apiserver velero velero-plugin-for-aws s3 kube-controller-manager conformance)
+all=(etcd kube-apiserver velero velero-plugin-for-aws s3 kube-controller-manager conformance velero-old)
 todo=("$@"); [[ ${#todo[@]} -eq 0 ]] && todo=("${all[@]}")
 # Every requested component is attempted even when one fails; the run fails at the end.
 failed=()

@@ -14,6 +14,7 @@ export type Component =
   | 'kube-apiserver'
   | 'kube-controller-manager'
   | 'velero'
+  | 'velero-old'
   | 'velero-plugin-for-aws'
   | 'versitygw'
   | 'conformance';

@@ -44,7 +44,12 @@ export interface Velero {
   stop(): Promise<void>;
 }
 
+/** `velero`: the pinned Velero (versions.json `velero`); `velero-old`: the older line (`veleroOld`). */
+export type VeleroBinary = 'velero' | 'velero-old';
+
 export interface VeleroOptions {
+  /** Which Velero build runs the server and the CLI. Default 'velero'. */
+  velero?: VeleroBinary;
   /** A directory laid out by makePluginDir(). */
   pluginDir: string;
   /** Extra `velero server` flags. */
@@ -88,12 +93,12 @@ async function installOurPlugin(dir: string): Promise<void> {
 }
 
 /** Velero's CRDs as printed by the pinned velero binary, cached next to the binaries. */
-export async function veleroCrdsYaml(): Promise<string> {
-  const cached = join(cacheRoot(), 'velero-crds.yaml');
+export async function veleroCrdsYaml(which: VeleroBinary = 'velero'): Promise<string> {
+  const cached = join(cacheRoot(), which === 'velero' ? 'velero-crds.yaml' : `${which}-crds.yaml`);
   if (existsSync(cached)) return readFileSync(cached, 'utf8');
   const home = mkdtempSync(join(tmpdir(), 'kvp-e2e-home-'));
   try {
-    const res = await run(binary('velero'), ['install', '--crds-only', '--dry-run', '-o', 'yaml'], {
+    const res = await run(binary(which), ['install', '--crds-only', '--dry-run', '-o', 'yaml'], {
       env: { ...process.env, HOME: home },
       timeoutMs: 60_000,
     });
@@ -149,7 +154,7 @@ export async function startVelero(cp: ControlPlane, opts: VeleroOptions): Promis
     writeFileSync(credentials, `[default]\naws_access_key_id=${accessKey}\naws_secret_access_key=${secretKey}\n`, { mode: 0o600 });
 
     // --- the cluster side: CRDs, namespace, BackupStorageLocation ---
-    await cp.applyCrds(await veleroCrdsYaml());
+    await cp.applyCrds(await veleroCrdsYaml(opts.velero ?? 'velero'));
     const kube = cp.kube;
     if ((await kube.get({ apiVersion: 'v1', kind: 'Namespace', name: VELERO_NAMESPACE })) === undefined) {
       await kube.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: VELERO_NAMESPACE } });
@@ -199,7 +204,7 @@ export async function startVelero(cp: ControlPlane, opts: VeleroOptions): Promis
       AWS_EC2_METADATA_DISABLED: 'true',
       ...opts.env,
     };
-    const veleroBin = binary('velero');
+    const veleroBin = binary(opts.velero ?? 'velero');
     const serverArgs = [
       // Velero re-executes itself (os.Args[0]) for its built-in plugins: absolute path, `server` first.
       'server',
