@@ -73,6 +73,8 @@ interface PluginFigures {
   processes: number;
   peakRssKiB: number;
   cpuMs: number;
+  /** Per method ("RestoreItemActionV2.Execute"): calls and summed milliseconds. */
+  byMethod: Map<string, { calls: number; ms: number }>;
 }
 
 async function inBatches(count: number, work: (i: number) => Promise<void>): Promise<void> {
@@ -128,7 +130,7 @@ function field(line: string, key: string): string | undefined {
 
 /** Our plugin's figures from a slice of the velero server log (the lines of one backup or restore). */
 export function pluginFigures(log: string): PluginFigures {
-  const figures: PluginFigures = { calls: 0, callMs: 0, apiRequests: 0, processes: 0, peakRssKiB: 0, cpuMs: 0 };
+  const figures: PluginFigures = { calls: 0, callMs: 0, apiRequests: 0, processes: 0, peakRssKiB: 0, cpuMs: 0, byMethod: new Map() };
   for (const line of log.split('\n')) {
     // Velero tags a plugin's re-logged lines with the plugin binary (cmd=...); the AWS plugin's are not ours.
     if (!(field(line, 'cmd') ?? '').endsWith(PLUGIN_BINARY)) continue;
@@ -138,6 +140,11 @@ export function pluginFigures(log: string): PluginFigures {
       if (!Number.isFinite(ms)) throw new Error(`a "done" line without a numeric durationMs: ${line}`);
       figures.calls += 1;
       figures.callMs += ms;
+      const method = msg.slice(0, -' done'.length);
+      const m = figures.byMethod.get(method) ?? { calls: 0, ms: 0 };
+      m.calls += 1;
+      m.ms += ms;
+      figures.byMethod.set(method, m);
     } else if (msg === 'Kubernetes API requests made by this plugin process') {
       const total = Number(field(line, 'total'));
       if (!Number.isFinite(total)) throw new Error(`an API request count without total: ${line}`);
@@ -266,16 +273,27 @@ function log(message: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
+/** The methods that took more than 1% of the plugin's time: "Execute 20.1 s / 1000 calls". */
+function methods(p: PluginFigures): string {
+  return [...p.byMethod.entries()]
+    .filter(([, m]) => m.ms > p.callMs / 100)
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .map(([name, m]) => `${name.split('.').pop() ?? name} ${(m.ms / 1000).toFixed(2)} s / ${m.calls}`)
+    .join(', ');
+}
+
 function table(results: Figures[]): string {
   const rows: [string, (f: Figures) => string][] = [
     ['VMs created by the fixtures (6 API calls each)', (f) => `${f.createSeconds.toFixed(1)} s`],
     ['backup wall time (`velero backup create --wait`)', (f) => `${f.backupSeconds.toFixed(1)} s (${f.backupPhase}, ${f.backupItems} items)`],
     ['backup: time inside our plugin (sum of calls)', (f) => `${(f.backupPlugin.callMs / 1000).toFixed(2)} s in ${f.backupPlugin.calls} calls`],
+    ['backup: plugin time by method', (f) => methods(f.backupPlugin)],
     ['backup: CPU time of the plugin processes', (f) => `${(f.backupPlugin.cpuMs / 1000).toFixed(2)} s`],
     ['backup: API requests by the plugin', (f) => `${f.backupPlugin.apiRequests} (${f.backupPlugin.processes} plugin processes)`],
     ['backup: peak RSS of a plugin process', (f) => `${(f.backupPlugin.peakRssKiB / 1024).toFixed(1)} MiB`],
     ['restore wall time (`velero restore create --wait`)', (f) => `${f.restoreSeconds.toFixed(1)} s (${f.restorePhase})`],
     ['restore: time inside our plugin (sum of calls)', (f) => `${(f.restorePlugin.callMs / 1000).toFixed(2)} s in ${f.restorePlugin.calls} calls`],
+    ['restore: plugin time by method', (f) => methods(f.restorePlugin)],
     ['restore: CPU time of the plugin processes', (f) => `${(f.restorePlugin.cpuMs / 1000).toFixed(2)} s`],
     ['restore: API requests by the plugin', (f) => `${f.restorePlugin.apiRequests} (${f.restorePlugin.processes} plugin processes)`],
     ['restore: peak RSS of a plugin process', (f) => `${(f.restorePlugin.peakRssKiB / 1024).toFixed(1)} MiB`],
