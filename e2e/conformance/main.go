@@ -90,6 +90,13 @@ func main() {
 		framework.NewServer().Serve()
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "bench" {
+		if err := runBench(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "conformance bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) < 2 || os.Args[1] != "run" {
 		fmt.Fprintln(os.Stderr, "usage: conformance run --plugin-dir=DIR [--items=FILE] [--log-level=LEVEL] [plugin flags...]")
 		os.Exit(2)
