@@ -69,108 +69,137 @@ function errorsOf(describe: string): string[] {
     .filter((l) => l !== '' && !/^(Velero|Cluster|Namespaces):\s*(<none>)?$/.test(l));
 }
 
-async function countVms(ns: string): Promise<number> {
-  return (await cp.kube.list({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns })).length;
+const SRC = 'pr-src';
+const BACKUP = 'pr-b';
+const created = new Map<string, CreatedVm>();
+
+/** The source namespace of VMs and one backup of it, shared by the cases. */
+async function backupOfManyVms(): Promise<void> {
+  await createNamespace(cp.kube, SRC);
+  await cp.kube.create(instancetype({ name: 'pr-it', cpu: 2, memory: '2Gi' }));
+  await cp.kube.create(preference({ name: 'pr-pref', namespace: SRC }));
+  for (let i = 0; i < VMS; i += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, VMS - i) }, async (_, j) => {
+        const name = `vm-${String(i + j).padStart(3, '0')}`;
+        const vm = virtualMachine({ name, namespace: SRC, instancetype: { name: 'pr-it' }, preference: { name: 'pr-pref', kind: MatcherKinds.preference } });
+        created.set(name, await createVmLikeKubeVirt(cp.kube, vm));
+      }),
+    );
+  }
+  const backup = await velero.velero(['backup', 'create', BACKUP, '--include-namespaces', SRC, '--snapshot-volumes=false', '--wait']);
+  expect(backup.code, backup.stderr).toBe(0);
+  expect(statusOf(await velero.waitForBackup(BACKUP)).phase).toBe('Completed');
+}
+
+async function count(ns: string, apiVersion: string, kind: string): Promise<number> {
+  return (await cp.kube.list({ apiVersion, kind, namespace: ns })).length;
+}
+
+interface Killed {
+  pid: number;
+  revisionsBefore: number;
+  vmsBefore: number;
+}
+
+/**
+ * Starts a restore of the backup into `dst`, SIGKILLs our plugin process as soon as `when` holds for the
+ * numbers of revisions and VMs restored so far, and waits for the restore to end.
+ */
+async function restoreAndKill(restore: string, dst: string, when: (revisions: number, vms: number) => boolean): Promise<{ killed: Killed; status: ReturnType<typeof statusOf>; describe: string }> {
+  // No plugin process of ours is left from earlier operations (Velero shuts them down after each one),
+  // so every one seen from here on serves this restore.
+  await waitFor('earlier plugin processes gone', async () => (ourPluginPids(velero.pluginDir).length === 0 ? true : undefined), { timeoutMs: 30_000 });
+  const startsBefore = pluginStarts();
+  const started = await velero.velero(['restore', 'create', restore, '--from-backup', BACKUP, '--namespace-mappings', `${SRC}:${dst}`]);
+  expect(started.code, started.stderr).toBe(0);
+  const killed = await waitFor(`our plugin process serving restore ${restore}, at the chosen moment`, async () => {
+    const pids = ourPluginPids(velero.pluginDir);
+    if (pids.length === 0) return undefined;
+    const revisions = await count(dst, 'apps/v1', 'ControllerRevision').catch(() => 0);
+    const vms = await count(dst, 'kubevirt.io/v1', 'VirtualMachine').catch(() => 0);
+    if (!when(revisions, vms)) return undefined;
+    process.kill(pids[0] ?? -1, 'SIGKILL');
+    return { pid: pids[0] ?? -1, revisionsBefore: revisions, vmsBefore: vms };
+  }, { timeoutMs: 120_000, intervalMs: 20 });
+  const status = statusOf(await velero.waitForRestore(restore, 300_000));
+  const describe = (await velero.velero(['restore', 'describe', restore, '--details'])).stdout;
+  // Velero noticed and started a new plugin process for the rest of the restore.
+  expect(ourPluginPids(velero.pluginDir)).not.toContain(killed.pid);
+  expect(pluginStarts() - startsBefore, `Velero started our plugin again after the kill:\n${describe}`).toBeGreaterThanOrEqual(2);
+  return { killed, status, describe };
+}
+
+function pluginStarts(): number {
+  const path = `path=${join(velero.pluginDir, PLUGIN_BINARY)}`;
+  return velero.logs().split('\n').filter((l) => l.includes('msg="plugin started"') && l.includes(path)).length;
+}
+
+/** What is in the cluster: every VM in `dst`, pinned to its original revisions, which it owns. */
+async function expectAllVmsBack(dst: string): Promise<void> {
+  const vms = await cp.kube.list({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: dst });
+  expect(vms.map((v) => v.metadata.name).sort()).toEqual([...created.keys()].sort());
+  expect(await count(dst, 'apps/v1', 'ControllerRevision')).toBe(2 * VMS);
+  // Ownership is given by a Velero v2 operation that may finish just after the phase: wait for it.
+  await waitFor('every revision owned by its restored VM', async () => {
+    const now = await cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: dst });
+    return now.every((r) => r.metadata.ownerReferences?.length === 1) ? true : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  const owned = new Map(
+    (await cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: dst })).map((r) => [r.metadata.name ?? '', r]),
+  );
+  for (const vm of vms) {
+    const before = created.get(vm.metadata.name ?? '');
+    const spec = vm['spec'] as { instancetype?: { revisionName?: string }; preference?: { revisionName?: string } };
+    for (const [revName, original] of [
+      [spec.instancetype?.revisionName, before?.instancetypeRevision],
+      [spec.preference?.revisionName, before?.preferenceRevision],
+    ] as const) {
+      expect(revName, `${vm.metadata.name ?? ''} pinned`).toBe(original?.metadata.name);
+      const rev = owned.get(revName ?? '');
+      expect(rev?.['data'], `${revName ?? ''} holds the original definition`).toEqual(original?.['data']);
+      expect(rev?.metadata.ownerReferences?.[0], `${revName ?? ''} owned by its VM`).toMatchObject({ kind: 'VirtualMachine', name: vm.metadata.name, uid: vm.metadata.uid, controller: true });
+    }
+  }
 }
 
 describe('Velero restarts our plugin process when it dies mid-restore', () => {
-  it(`SIGKILL during a restore of ${VMS} VMs: Velero restarts it, the restore finishes (a VM whose call was cut fails alone and a re-run brings it back); every VM is back, pinned to its revisions, which it owns`, async () => {
-    const ns = 'pr-src';
-    const dst = 'pr-dst';
-    await createNamespace(cp.kube, ns);
-    await cp.kube.create(instancetype({ name: 'pr-it', cpu: 2, memory: '2Gi' }));
-    await cp.kube.create(preference({ name: 'pr-pref', namespace: ns }));
-    const created = new Map<string, CreatedVm>();
-    for (let i = 0; i < VMS; i += 10) {
-      await Promise.all(
-        Array.from({ length: Math.min(10, VMS - i) }, async (_, j) => {
-          const name = `vm-${String(i + j).padStart(3, '0')}`;
-          const vm = virtualMachine({ name, namespace: ns, instancetype: { name: 'pr-it' }, preference: { name: 'pr-pref', kind: MatcherKinds.preference } });
-          created.set(name, await createVmLikeKubeVirt(cp.kube, vm));
-        }),
-      );
-    }
-    const backup = await velero.velero(['backup', 'create', 'pr-b', '--include-namespaces', ns, '--snapshot-volumes=false', '--wait']);
-    expect(backup.code, backup.stderr).toBe(0);
-    expect(statusOf(await velero.waitForBackup('pr-b')).phase).toBe('Completed');
+  beforeAll(backupOfManyVms);
 
-    // No plugin process of ours is left from the backup (Velero shuts them down after each operation),
-    // so every one seen from here on serves the restore.
-    await waitFor('plugin processes of the backup gone', async () => (ourPluginPids(velero.pluginDir).length === 0 ? true : undefined), {
-      timeoutMs: 30_000,
-    });
-    const started = await velero.velero(['restore', 'create', 'pr-r', '--from-backup', 'pr-b', '--namespace-mappings', `${ns}:${dst}`]);
-    expect(started.code, started.stderr).toBe(0);
+  it(`killed while Velero restores the revisions (no call of ours in flight): the ${VMS} VMs restore Completed through the new process`, async () => {
+    const dst = 'pr-idle';
+    // Revisions come before VMs in Velero's restore order, and none of our actions applies to them.
+    const { killed, status, describe } = await restoreAndKill('pr-idle-r', dst, (revisions, vms) => revisions >= 1 && vms === 0);
+    expect(killed.vmsBefore).toBe(0);
+    expect(status, describe).toMatchObject({ phase: 'Completed' });
+    expect(status.errors ?? 0, describe).toBe(0);
+    await expectAllVmsBack(dst);
+  });
 
-    // Mid-restore: VMs are being created (our action runs on each) but not all of them exist yet.
-    const victim = await waitFor('our plugin process serving the restore, with some VMs restored', async () => {
-      const pids = ourPluginPids(velero.pluginDir);
-      if (pids.length === 0) return undefined;
-      const n = await countVms(dst).catch(() => 0);
-      return n >= 5 ? { pid: pids[0] ?? -1, restoredBefore: n } : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 50 });
-    process.kill(victim.pid, 'SIGKILL');
-    expect(victim.restoredBefore, 'the kill must land mid-restore').toBeLessThan(VMS);
-
-    const restore = await velero.waitForRestore('pr-r', 300_000);
-    const describe = (await velero.velero(['restore', 'describe', 'pr-r', '--details'])).stdout;
-    // Velero noticed and started a new plugin process for the rest of the restore.
-    expect(ourPluginPids(velero.pluginDir)).not.toContain(victim.pid);
-    const pluginStarts = velero.logs().split('\n').filter((l) => l.includes('msg="plugin started"') && l.includes(`path=${join(velero.pluginDir, PLUGIN_BINARY)}`));
-    expect(pluginStarts.length, 'Velero restarted the plugin').toBeGreaterThanOrEqual(2);
-
-    // The kill lands at a random point. Between two calls, nothing is lost: Completed. During a call,
-    // Velero gets "Unavailable" for that one item and does not retry it (Velero's behaviour, not ours):
-    // PartiallyFailed with exactly that VM named, every other VM restored through the new process.
-    // Then running the same restore again brings that VM back too, and nothing else changes.
+  it(`killed while Velero restores the VMs: only the VM whose call was cut fails (Velero does not retry it), naming it; a re-run brings it back`, async () => {
+    const dst = 'pr-busy';
+    const { killed, status, describe } = await restoreAndKill('pr-busy-r', dst, (_revisions, vms) => vms >= 5);
+    expect(killed.vmsBefore, 'the kill must land mid-restore').toBeLessThan(VMS);
+    // The kill can land during a call (Velero gets "Unavailable" for that item) or, rarely, between two.
     const errorLines = errorsOf(describe);
-    const cut = errorLines.map((l) => /error preparing virtualmachines\.kubevirt\.io\/pr-dst\/(vm-\d+): rpc error: code = Unavailable/.exec(l)?.[1]);
-    expect(cut.every((name) => name !== undefined), `only calls cut by the kill may fail:\n${describe}`).toBe(true);
-    expect(statusOf(restore).errors ?? 0, describe).toBe(errorLines.length);
+    const cut = errorLines.map((l) => new RegExp(`error preparing virtualmachines\\.kubevirt\\.io/${dst}/(vm-\\d+): rpc error: code = Unavailable`).exec(l)?.[1]);
+    expect(cut.every((name) => name !== undefined), `only the call cut by the kill may fail:\n${describe}`).toBe(true);
     expect(errorLines.length, 'at most the one call in flight in the killed process').toBeLessThanOrEqual(1);
-    // Which case this run hit, for whoever reads the test output.
-    process.stdout.write(`plugin killed after ${victim.restoredBefore} VMs, ${errorLines.length === 0 ? 'between two calls' : `during the call for ${cut[0] ?? ''}`}\n`);
+    expect(status.errors ?? 0, describe).toBe(errorLines.length);
+    process.stdout.write(`plugin killed after ${killed.vmsBefore} VMs, ${errorLines.length === 0 ? 'between two calls' : `during the call for ${cut[0] ?? ''}`}\n`);
     if (errorLines.length === 0) {
-      expect(statusOf(restore).phase, describe).toBe('Completed');
+      expect(status.phase, describe).toBe('Completed');
     } else {
-      expect(statusOf(restore).phase, describe).toBe('PartiallyFailed');
+      expect(status.phase, describe).toBe('PartiallyFailed');
       const restoredFirst = await cp.kube.list({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: dst });
       expect(restoredFirst.map((v) => v.metadata.name)).not.toContain(cut[0]);
       expect(restoredFirst).toHaveLength(VMS - 1);
-      const again = await velero.velero(['restore', 'create', 'pr-r2', '--from-backup', 'pr-b', '--namespace-mappings', `${ns}:${dst}`, '--wait']);
+      const again = await velero.velero(['restore', 'create', 'pr-busy-r2', '--from-backup', BACKUP, '--namespace-mappings', `${SRC}:${dst}`, '--wait']);
       expect(again.code, again.stderr).toBe(0);
-      const second = await velero.waitForRestore('pr-r2');
-      expect(statusOf(second), (await velero.velero(['restore', 'describe', 'pr-r2', '--details'])).stdout).toMatchObject({ phase: 'Completed' });
-      expect(statusOf(second).errors ?? 0).toBe(0);
+      const second = statusOf(await velero.waitForRestore('pr-busy-r2'));
+      expect(second, (await velero.velero(['restore', 'describe', 'pr-busy-r2', '--details'])).stdout).toMatchObject({ phase: 'Completed' });
+      expect(second.errors ?? 0).toBe(0);
     }
-
-    // What is in the cluster: every VM, pinned to its original revisions, which it owns.
-    const vms = await cp.kube.list({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: dst });
-    expect(vms.map((v) => v.metadata.name).sort()).toEqual([...created.keys()].sort());
-    const revisions = new Map(
-      (await cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: dst })).map((r) => [r.metadata.name ?? '', r]),
-    );
-    expect(revisions.size).toBe(2 * VMS);
-    // Ownership is given by a Velero v2 operation that may finish just after the phase: wait for it.
-    await waitFor('every revision owned by its restored VM', async () => {
-      const now = await cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: dst });
-      return now.every((r) => r.metadata.ownerReferences?.length === 1) ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
-    const owned = new Map(
-      (await cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: dst })).map((r) => [r.metadata.name ?? '', r]),
-    );
-    for (const vm of vms) {
-      const before = created.get(vm.metadata.name ?? '');
-      const spec = vm['spec'] as { instancetype?: { revisionName?: string }; preference?: { revisionName?: string } };
-      for (const [revName, original] of [
-        [spec.instancetype?.revisionName, before?.instancetypeRevision],
-        [spec.preference?.revisionName, before?.preferenceRevision],
-      ] as const) {
-        expect(revName, `${vm.metadata.name ?? ''} pinned`).toBe(original?.metadata.name);
-        const rev = owned.get(revName ?? '');
-        expect(rev?.['data'], `${revName ?? ''} holds the original definition`).toEqual(original?.['data']);
-        expect(rev?.metadata.ownerReferences?.[0], `${revName ?? ''} owned by its VM`).toMatchObject({ kind: 'VirtualMachine', name: vm.metadata.name, uid: vm.metadata.uid, controller: true });
-      }
-    }
+    await expectAllVmsBack(dst);
   });
 });
