@@ -282,6 +282,10 @@ function methods(p: PluginFigures): string {
     .join(', ');
 }
 
+function processes(n: number): string {
+  return `${n} plugin process${n === 1 ? '' : 'es'}`;
+}
+
 function table(results: Figures[]): string {
   const rows: [string, (f: Figures) => string][] = [
     ['VMs created by the fixtures (6 API calls each)', (f) => `${f.createSeconds.toFixed(1)} s`],
@@ -289,13 +293,13 @@ function table(results: Figures[]): string {
     ['backup: time inside our plugin (sum of calls)', (f) => `${(f.backupPlugin.callMs / 1000).toFixed(2)} s in ${f.backupPlugin.calls} calls`],
     ['backup: plugin time by method', (f) => methods(f.backupPlugin)],
     ['backup: CPU time of the plugin processes', (f) => `${(f.backupPlugin.cpuMs / 1000).toFixed(2)} s`],
-    ['backup: API requests by the plugin', (f) => `${f.backupPlugin.apiRequests} (${f.backupPlugin.processes} plugin processes)`],
+    ['backup: API requests by the plugin', (f) => `${f.backupPlugin.apiRequests} (${processes(f.backupPlugin.processes)})`],
     ['backup: peak RSS of a plugin process', (f) => `${(f.backupPlugin.peakRssKiB / 1024).toFixed(1)} MiB`],
     ['restore wall time (`velero restore create --wait`)', (f) => `${f.restoreSeconds.toFixed(1)} s (${f.restorePhase})`],
     ['restore: time inside our plugin (sum of calls)', (f) => `${(f.restorePlugin.callMs / 1000).toFixed(2)} s in ${f.restorePlugin.calls} calls`],
     ['restore: plugin time by method', (f) => methods(f.restorePlugin)],
     ['restore: CPU time of the plugin processes', (f) => `${(f.restorePlugin.cpuMs / 1000).toFixed(2)} s`],
-    ['restore: API requests by the plugin', (f) => `${f.restorePlugin.apiRequests} (${f.restorePlugin.processes} plugin processes)`],
+    ['restore: API requests by the plugin', (f) => `${f.restorePlugin.apiRequests} (${processes(f.restorePlugin.processes)})`],
     ['restore: peak RSS of a plugin process', (f) => `${(f.restorePlugin.peakRssKiB / 1024).toFixed(1)} MiB`],
     ['restored namespace checked', (f) => f.verified],
   ];
@@ -344,7 +348,9 @@ async function main(): Promise<void> {
     `A real kube-apiserver + kube-controller-manager and a real Velero v1.18 server (--log-level=debug) with our built plugin; ` +
     `each VM uses an instance type and a preference (cluster and namespaced kinds in turn, KubeVirt >= 1.5 status refs), ` +
     `two ControllerRevisions each. Restore into a mapped namespace, then every VM is checked. Plugin figures come from the ` +
-    `plugin's own log lines in the Velero server log (sum of call durations, CPU time, API request counts at Shutdown, VmHWM at exit).\n\n` +
+    `plugin's own log lines in the Velero server log (sum of call durations, CPU time, API request counts at Shutdown, VmHWM at exit). ` +
+    `On restore, Progress is the Velero v2 operation that makes each restored VM the controller of its revisions ` +
+    `(one GET of the VM, then a GET and a PATCH per revision, in sequence).\n\n` +
     `${out}\n`;
   if (RECORD) {
     record(section);
