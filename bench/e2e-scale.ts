@@ -157,6 +157,10 @@ export function pluginFigures(log: string): PluginFigures {
       if (Number.isFinite(cpu)) figures.cpuMs += cpu;
     }
   }
+  // Zero would read as "free": no lines means the log format or level changed, not that nothing ran.
+  if (figures.calls === 0 || figures.processes === 0) {
+    throw new Error(`no "<Method> done" or "plugin process exiting" lines of ${PLUGIN_BINARY} in the velero server log (is it at --log-level=debug?)`);
+  }
   return figures;
 }
 
