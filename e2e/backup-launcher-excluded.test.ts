@@ -3,9 +3,8 @@
 // so without it the VM's disks are not captured consistently: the backup must end PartiallyFailed, and
 // what the user reads (`velero backup describe --details`, `velero backup logs`) must name the VM and say why.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeObject } from '../src/velero/types.ts';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
-import { makePluginDir, startVelero, type Velero } from './harness/velero.ts';
+import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
 import { createNamespace, createVmLikeKubeVirt, instancetype, startVmLikeKubeVirt, virtualMachine, type RunningVm } from './fixtures/kubevirt.ts';
 
 let cp: ControlPlane;
@@ -20,9 +19,6 @@ afterAll(async () => {
   await cp?.stop();
 });
 
-function statusOf(obj: KubeObject): { phase?: string; errors?: number; warnings?: number } {
-  return (obj['status'] ?? {}) as { phase?: string; errors?: number; warnings?: number };
-}
 
 /** A namespace with one running VM (VMI + launcher pod) using a cluster instance type. */
 async function runningVm(ns: string): Promise<RunningVm> {

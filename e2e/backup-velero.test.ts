@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonValue, KubeObject } from '../src/velero/types.ts';
 import { revisionCopiesOf } from '../src/kubevirt/revision-copy.ts';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
-import { makePluginDir, startVelero, type Velero } from './harness/velero.ts';
+import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
 import {
   createNamespace,
   createVmLikeKubeVirt,
@@ -27,9 +27,6 @@ afterAll(async () => {
   await cp?.stop();
 });
 
-function statusOf(obj: KubeObject): { phase?: string; errors?: number; warnings?: number } {
-  return (obj['status'] ?? {}) as { phase?: string; errors?: number; warnings?: number };
-}
 
 async function backup(name: string, args: string[]): Promise<{ status: ReturnType<typeof statusOf>; items: Map<string, JsonValue>; logs: string }> {
   const res = await velero.velero(['backup', 'create', name, '--snapshot-volumes=false', '--wait', ...args]);

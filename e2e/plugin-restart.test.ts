@@ -8,10 +8,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeObject } from '../src/velero/types.ts';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
 import { waitFor } from './harness/process.ts';
-import { makePluginDir, startVelero, type Velero } from './harness/velero.ts';
+import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
 import { createNamespace, createVmLikeKubeVirt, instancetype, MatcherKinds, preference, virtualMachine, type CreatedVm } from './fixtures/kubevirt.ts';
 
 const VMS = 60;
@@ -29,9 +28,6 @@ afterAll(async () => {
   await cp?.stop();
 });
 
-function statusOf(obj: KubeObject): { phase?: string; errors?: number; warnings?: number } {
-  return (obj['status'] ?? {}) as { phase?: string; errors?: number; warnings?: number };
-}
 
 function readProc(pid: string, file: string): string | undefined {
   try {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject, KubeObject } from '../src/velero/types.ts';
 import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
 import { waitFor } from './harness/process.ts';
-import { makePluginDir, startVelero, type Velero } from './harness/velero.ts';
+import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
 import {
   createNamespace,
   createVmLikeKubeVirt,
@@ -74,9 +74,6 @@ async function veleroOk(velero: Velero, args: string[]): Promise<void> {
   expect(res.code, `velero ${args.join(' ')}: ${res.stderr}`).toBe(0);
 }
 
-function statusOf(obj: KubeObject): { phase?: string; errors?: number; warnings?: number } {
-  return (obj['status'] ?? {}) as { phase?: string; errors?: number; warnings?: number };
-}
 
 /** The restore's log as `velero restore logs` shows it. */
 async function restoreDescribe(velero: Velero, name: string): Promise<string> {

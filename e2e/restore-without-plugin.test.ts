@@ -10,7 +10,7 @@ import type { JsonObject, KubeObject } from '../src/velero/types.ts';
 import { createNamespace, createVmLikeKubeVirt, type CreatedVm, INSTANCETYPE_API_VERSION, instancetype, preference, virtualMachine } from './fixtures/kubevirt.ts';
 import { type ControlPlane, startControlPlane } from './harness/control-plane.ts';
 import { waitFor } from './harness/process.ts';
-import { makePluginDir, startVelero, type Velero } from './harness/velero.ts';
+import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
 
 const NS = 'np-src';
 const BACKUP = 'np-no-plugin';
@@ -21,7 +21,6 @@ let saved: string;
 
 const vmKey = (namespace: string) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace, name: 'vm1' });
 const revisionKey = (namespace: string, name: string) => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace, name });
-const statusOf = (obj: KubeObject) => (obj['status'] ?? {}) as { phase?: string; errors?: number; warnings?: number };
 
 async function restore(name: string, target: string, labels: string[] = []): Promise<{ restore: KubeObject; logs: string; describe: string }> {
   const args = ['restore', 'create', name, '--from-backup', BACKUP, '--namespace-mappings', `${NS}:${target}`, '--wait'];

@@ -14,6 +14,11 @@ import type { JsonValue, KubeObject } from '../../src/velero/types.ts';
 export const VELERO_NAMESPACE = 'velero';
 export const BUCKET = 'velero';
 
+/** The phase and error/warning counts of a Backup or Restore object. */
+export function statusOf(obj: KubeObject): { phase?: string; errors?: number; warnings?: number } {
+  return (obj['status'] ?? {}) as { phase?: string; errors?: number; warnings?: number };
+}
+
 export interface VeleroResult {
   stdout: string;
   stderr: string;
