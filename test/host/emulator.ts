@@ -136,6 +136,17 @@ function veleroArgs(style: ArgumentStyle, logLevel: string): string[] {
     : ['--log-level', logLevel, '--features', 'EnableCSI'];
 }
 
+/**
+ * go-plugin's handshake line as Velero accepts it — `1|2|unix|<absolute socket path>|grpc|` (core
+ * protocol 1, app protocol 2, protocol grpc, no certificate) — gives the socket path; else undefined.
+ */
+export function handshakeSocketPath(line: string): string | undefined {
+  const parts = line.split('|');
+  const valid =
+    parts.length === 6 && parts[0] === '1' && parts[1] === '2' && parts[2] === 'unix' && parts[3]?.startsWith('/') && parts[4] === 'grpc' && parts[5] === '';
+  return valid ? parts[3] : undefined;
+}
+
 export function launch(options: LaunchOptions = {}): Promise<LaunchedPlugin> {
   const command = options.binary ?? TEST_BINARY;
   const child = spawn(command, veleroArgs(options.style ?? 'velero-1.15+', options.logLevel ?? 'info'), {
@@ -176,13 +187,13 @@ export function launch(options: LaunchOptions = {}): Promise<LaunchedPlugin> {
       if (newline < 0) return;
       clearTimeout(timer);
       const line = stdout.slice(0, newline);
-      const parts = line.split('|');
-      if (parts.length !== 6 || parts[0] !== '1' || parts[1] !== '2' || parts[2] !== 'unix' || parts[4] !== 'grpc' || parts[5] !== '') {
+      const socketPath = handshakeSocketPath(line);
+      if (socketPath === undefined) {
         child.kill('SIGKILL');
         reject(new Error(`bad handshake line: ${JSON.stringify(line)}`));
         return;
       }
-      plugin = new LaunchedPlugin(child, command, line, parts[3] ?? '');
+      plugin = new LaunchedPlugin(child, command, line, socketPath);
       plugin.stderrLines.push(...stderrLines);
       plugin.stdoutAfterHandshake = stdout.slice(newline + 1);
       resolve(plugin);

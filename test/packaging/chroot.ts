@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LaunchedPlugin } from '../host/emulator.ts';
+import { LaunchedPlugin, handshakeSocketPath } from '../host/emulator.ts';
 
 export const CHROOT = ['/usr/sbin/chroot', '/usr/bin/chroot'].find((p) => fs.existsSync(p)) ?? 'chroot';
 
@@ -77,13 +77,13 @@ export function launchInRoot(root: string, command: string, env: Record<string, 
       if (newline < 0) return;
       clearTimeout(timer);
       const line = stdout.slice(0, newline);
-      const parts = line.split('|');
-      if (parts.length !== 6 || parts[2] !== 'unix' || !parts[3]?.startsWith('/')) {
+      const socketPath = handshakeSocketPath(line);
+      if (socketPath === undefined) {
         child.kill('SIGKILL');
         reject(new Error(`bad handshake line: ${JSON.stringify(line)}`));
         return;
       }
-      plugin = new LaunchedPlugin(child, command, line, path.join(root, parts[3]));
+      plugin = new LaunchedPlugin(child, command, line, path.join(root, socketPath));
       const lines = stderr.split('\n');
       stderrRest = lines.pop() ?? '';
       plugin.stderrLines.push(...lines);
