@@ -161,6 +161,19 @@ export function launch(options: LaunchOptions = {}): Promise<LaunchedPlugin> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return awaitHandshake(child, command);
+}
+
+/**
+ * Reads the handshake line of a started plugin process and resolves with it connected-ready.
+ * `hostPath` maps the socket path the plugin announced to where this process can dial it (the path
+ * inside a chroot is below the root's directory). Fails on a bad line, on exit and after 60 s.
+ */
+export function awaitHandshake(
+  child: ChildProcess,
+  command: string,
+  hostPath: (announced: string) => string = (announced) => announced,
+): Promise<LaunchedPlugin> {
   return new Promise((resolve, reject) => {
     let stdout = '';
     let plugin: LaunchedPlugin | undefined;
@@ -170,14 +183,14 @@ export function launch(options: LaunchOptions = {}): Promise<LaunchedPlugin> {
       child.kill('SIGKILL');
       reject(new Error(`no handshake within 60 s; stderr: ${stderrLines.join('\n')}`));
     }, 60_000);
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
       const lines = (stderrRest + chunk).split('\n');
       stderrRest = lines.pop() ?? '';
       (plugin?.stderrLines ?? stderrLines).push(...lines);
     });
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
       if (plugin) {
         plugin.stdoutAfterHandshake += chunk;
         return;
@@ -193,7 +206,7 @@ export function launch(options: LaunchOptions = {}): Promise<LaunchedPlugin> {
         reject(new Error(`bad handshake line: ${JSON.stringify(line)}`));
         return;
       }
-      plugin = new LaunchedPlugin(child, command, line, socketPath);
+      plugin = new LaunchedPlugin(child, command, line, hostPath(socketPath));
       plugin.stderrLines.push(...stderrLines);
       plugin.stdoutAfterHandshake = stdout.slice(newline + 1);
       resolve(plugin);
@@ -205,11 +218,4 @@ export function launch(options: LaunchOptions = {}): Promise<LaunchedPlugin> {
       }
     });
   });
-}
-
-/** Decodes the generated.Stack out of an error's grpc-status-details-bin trailer. */
-export function stackOf(err: grpc.ServiceError, decode: (bytes: Uint8Array) => unknown): unknown {
-  const raw = err.metadata?.get('grpc-status-details-bin')[0];
-  if (!raw) return undefined;
-  return decode(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw), 'binary'));
 }

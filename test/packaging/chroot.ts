@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { LaunchedPlugin, handshakeSocketPath } from '../host/emulator.ts';
+import { type LaunchedPlugin, awaitHandshake } from '../host/emulator.ts';
 
 export const CHROOT = ['/usr/sbin/chroot', '/usr/bin/chroot'].find((p) => fs.existsSync(p)) ?? 'chroot';
 
@@ -47,52 +47,5 @@ export function launchInRoot(root: string, command: string, env: Record<string, 
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    let stderrRest = '';
-    let plugin: LaunchedPlugin | undefined;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no handshake within 60 s; stderr: ${stderr}`));
-    }, 60_000);
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      if (!plugin) {
-        stderr += chunk;
-        return;
-      }
-      const lines = (stderrRest + chunk).split('\n');
-      stderrRest = lines.pop() ?? '';
-      plugin.stderrLines.push(...lines);
-    });
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      if (plugin) {
-        plugin.stdoutAfterHandshake += chunk;
-        return;
-      }
-      stdout += chunk;
-      const newline = stdout.indexOf('\n');
-      if (newline < 0) return;
-      clearTimeout(timer);
-      const line = stdout.slice(0, newline);
-      const socketPath = handshakeSocketPath(line);
-      if (socketPath === undefined) {
-        child.kill('SIGKILL');
-        reject(new Error(`bad handshake line: ${JSON.stringify(line)}`));
-        return;
-      }
-      plugin = new LaunchedPlugin(child, command, line, path.join(root, socketPath));
-      const lines = stderr.split('\n');
-      stderrRest = lines.pop() ?? '';
-      plugin.stderrLines.push(...lines);
-      resolve(plugin);
-    });
-    child.on('exit', (code) => {
-      if (plugin) return;
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before the handshake; stderr: ${stderr}`));
-    });
-  });
+  return awaitHandshake(child, command, (announced) => path.join(root, announced));
 }
