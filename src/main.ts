@@ -1,6 +1,8 @@
 // The plugin binary. Read it as the list of what the plugin offers: every action is registered under
 // the reference plugin's name (kubevirt-velero-plugin/...) so that this binary is a drop-in
 // replacement. The VM restore action is v2: it needs AreAdditionalItemsReady and Progress.
+// First: V8 heap settings must apply before the other modules allocate (see the file).
+import './host/heap-tuning.ts';
 import { BackupDataVolumeAction } from './actions/backup-datavolume-action.ts';
 import { BackupPvcAction } from './actions/backup-pvc-action.ts';
 import { BackupVirtualMachineAction } from './actions/backup-virtualmachine-action.ts';

@@ -4,7 +4,14 @@ package main
 // client (the Go gRPC client and restartable-process wrapper the Velero server uses), so the figure is
 // the round trip Velero sees, not that of a Node client sharing the CPU with the plugin.
 //
-//	conformance bench --plugin-dir=DIR --plugin=NAME --item=FILE [--calls=N] [--concurrency=C]
+//	conformance bench --plugin-dir=DIR --plugin=NAME --item=FILE [--calls=N] [--concurrency=C] [--client=velero|stub]
+//
+// --client=velero (default): Velero's clientmgmt, as the Velero server calls a plugin. Each call
+// JSON-encodes the item and decodes the answer in Go first, which is Velero's own cost.
+// --client=stub: the plugin is started by go-plugin with Velero's handshake, and called through
+// Velero's generated gRPC stub on go-plugin's connection, with the item's JSON bytes encoded once.
+// That is the same transport minus Velero's JSON work: the round trip the plugin itself is
+// responsible for.
 //
 // Prints JSON: sequential p50/p99 (ms), concurrent p50/p99 (ms) and calls per second.
 
@@ -18,6 +25,11 @@ import (
 	"sync"
 	"time"
 
+	"context"
+	"os/exec"
+
+	"github.com/hashicorp/go-hclog"
+	hcplugin "github.com/hashicorp/go-plugin"
 	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,9 +37,13 @@ import (
 	velerov1 "github.com/vmware-tanzu/velero/pkg/apis/velero/v1"
 	"github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt"
 	"github.com/vmware-tanzu/velero/pkg/plugin/clientmgmt/process"
+	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
+	"github.com/vmware-tanzu/velero/pkg/plugin/framework/common"
+	"github.com/vmware-tanzu/velero/pkg/plugin/generated"
 )
 
 type benchResult struct {
+	Client            string  `json:"client"`
 	Calls             int     `json:"calls"`
 	Concurrency       int     `json:"concurrency"`
 	SequentialP50Ms   float64 `json:"sequentialP50Ms"`
@@ -48,7 +64,7 @@ func percentileMs(sorted []time.Duration, p float64) float64 {
 }
 
 func runBench(args []string) error {
-	pluginDir, name, itemFile, calls, concurrency := "", "", "", 5000, 16
+	pluginDir, name, itemFile, calls, concurrency, clientKind := "", "", "", 5000, 16, "velero"
 	for _, a := range args {
 		switch {
 		case strings.HasPrefix(a, "--plugin-dir="):
@@ -61,10 +77,12 @@ func runBench(args []string) error {
 			calls, _ = strconv.Atoi(strings.TrimPrefix(a, "--calls="))
 		case strings.HasPrefix(a, "--concurrency="):
 			concurrency, _ = strconv.Atoi(strings.TrimPrefix(a, "--concurrency="))
+		case strings.HasPrefix(a, "--client="):
+			clientKind = strings.TrimPrefix(a, "--client=")
 		}
 	}
-	if pluginDir == "" || name == "" || itemFile == "" || calls < 100 || concurrency < 1 {
-		return fmt.Errorf("usage: conformance bench --plugin-dir=DIR --plugin=NAME --item=FILE [--calls=N>=100] [--concurrency=C]")
+	if pluginDir == "" || name == "" || itemFile == "" || calls < 100 || concurrency < 1 || (clientKind != "velero" && clientKind != "stub") {
+		return fmt.Errorf("usage: conformance bench --plugin-dir=DIR --plugin=NAME --item=FILE [--calls=N>=100] [--concurrency=C] [--client=velero|stub]")
 	}
 	raw, err := os.ReadFile(itemFile)
 	if err != nil {
@@ -85,20 +103,41 @@ func runBench(args []string) error {
 	if err := registry.DiscoverPlugins(); err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}
-	manager := clientmgmt.NewManager(logger, logrus.WarnLevel, registry)
-	defer manager.CleanupClients()
-	action, err := manager.GetBackupItemAction(name)
-	if err != nil {
-		return err
-	}
-	execute := func() error {
-		_, _, err := action.Execute(&unstructured.Unstructured{Object: runtime.DeepCopyJSON(obj)}, backup)
-		return err
+	var execute func() error
+	if clientKind == "velero" {
+		manager := clientmgmt.NewManager(logger, logrus.WarnLevel, registry)
+		defer manager.CleanupClients()
+		action, err := manager.GetBackupItemAction(name)
+		if err != nil {
+			return err
+		}
+		execute = func() error {
+			_, _, err := action.Execute(&unstructured.Unstructured{Object: runtime.DeepCopyJSON(obj)}, backup)
+			return err
+		}
+	} else {
+		id, err := registry.Get(common.PluginKindBackupItemAction, name)
+		if err != nil {
+			return err
+		}
+		stub, stop, err := startWithGoPlugin(id.Command, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		backupJSON, err := json.Marshal(backup)
+		if err != nil {
+			return err
+		}
+		execute = func() error {
+			_, err := stub.Execute(context.Background(), &generated.ExecuteRequest{Plugin: name, Item: raw, Backup: backupJSON})
+			return err
+		}
 	}
 	if err := execute(); err != nil {
 		return err
 	}
-	res := benchResult{Calls: calls, Concurrency: concurrency, ItemBytes: len(raw)}
+	res := benchResult{Client: clientKind, Calls: calls, Concurrency: concurrency, ItemBytes: len(raw)}
 	res.DiscoveryAndStart = float64(time.Since(started).Microseconds()) / 1000
 
 	for i := 0; i < calls/2; i++ { // warm up the JIT on the plugin's side
@@ -149,4 +188,29 @@ func runBench(args []string) error {
 	res.ConcurrentP50Ms, res.ConcurrentP99Ms = percentileMs(conc, 50), percentileMs(conc, 99)
 	res.ConcurrentPerSec = float64(len(conc)) / elapsed.Seconds()
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// startWithGoPlugin launches the plugin the way Velero's client builder does (go-plugin, Velero's
+// handshake, gRPC only) and returns Velero's generated BackupItemAction stub on go-plugin's connection.
+func startWithGoPlugin(command string, logger logrus.FieldLogger) (generated.BackupItemActionClient, func(), error) {
+	client := hcplugin.NewClient(&hcplugin.ClientConfig{
+		HandshakeConfig:  framework.Handshake(),
+		AllowedProtocols: []hcplugin.Protocol{hcplugin.ProtocolGRPC},
+		Plugins: map[string]hcplugin.Plugin{
+			string(common.PluginKindBackupItemAction): framework.NewBackupItemActionPlugin(common.ClientLogger(logger)),
+		},
+		Cmd:    exec.Command(command, "--log-level", "warning"),
+		Logger: hclog.NewNullLogger(),
+	})
+	protocol, err := client.Client()
+	if err != nil {
+		client.Kill()
+		return nil, nil, err
+	}
+	grpcClient, ok := protocol.(*hcplugin.GRPCClient)
+	if !ok {
+		client.Kill()
+		return nil, nil, fmt.Errorf("go-plugin did not negotiate gRPC")
+	}
+	return generated.NewBackupItemActionClient(grpcClient.Conn), client.Kill, nil
 }

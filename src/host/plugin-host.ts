@@ -77,6 +77,9 @@ export class PluginHost {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      // Channelz (gRPC's introspection service) is never served here; turned off, grpc-js skips its
+      // per-call bookkeeping.
+      'grpc.enable_channelz': 0,
     });
 
     let shuttingDown = false;

@@ -5,7 +5,8 @@
 // deadline covering connection, headers and body, and is counted.
 import http from 'node:http';
 import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+// Type only: the library itself is loaded on the first API request (kubeconfig-loader.ts).
+import type { KubeConfig } from '@kubernetes/client-node';
 import { isJsonObject, parseJson, stringifyJson } from '../host/json.ts';
 import type { JsonObject, KubeObject } from '../velero/types.ts';
 import type { KubeApi, ObjectKey, TypeKey } from './api.ts';
@@ -51,8 +52,10 @@ interface ResourcePath {
 
 type Verb = 'get' | 'list' | 'create' | 'patch' | 'discovery';
 
-function loadDefaultConfig(): KubeConfig {
-  const kc = new KubeConfig();
+/** The library is loaded here, on first use, not at start-up: see kubeconfig-loader.ts. */
+async function loadDefaultConfig(): Promise<KubeConfig> {
+  const { newKubeConfig } = await import('./kubeconfig-loader.ts');
+  const kc = newKubeConfig();
   kc.loadFromDefault();
   const cluster = kc.getCurrentCluster();
   if (cluster === null) {
@@ -234,7 +237,7 @@ export class KubeClient implements KubeApi {
   private async authOptions(): Promise<https.RequestOptions> {
     const now = Date.now();
     if (this.auth !== undefined && now - this.auth.at < AUTH_REFRESH_MS) return this.auth.options;
-    this.kubeConfig ??= loadDefaultConfig();
+    this.kubeConfig ??= await loadDefaultConfig();
     const options: https.RequestOptions = {};
     await this.kubeConfig.applyToHTTPSOptions(options);
     this.auth = { options, at: now };

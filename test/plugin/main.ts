@@ -1,6 +1,8 @@
 // The test build of the plugin binary (`npm run build:test` -> dist-test/). It goes through the same
 // host runtime and packaging as the product but registers test actions whose behaviour the host tests
 // can predict. Nothing here ships in the product binary.
+// First, as in the product: V8 heap settings apply before the other modules allocate.
+import '../../src/host/heap-tuning.ts';
 import { runFromCommandLine } from '../../src/host/entry.ts';
 import { PluginError } from '../../src/host/errors.ts';
 import { runInstall } from '../../src/host/install.ts';

@@ -1,0 +1,42 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { HEAP_FLAGS } from '../../src/host/heap-tuning.ts';
+
+// Churns allocations with many survivors (what makes V8 grow its young generation) in a fresh Node
+// process, with or without our heap settings; returns the young generation's size (MiB) before and
+// after. (Loading tsx has already grown it a little before the settings apply: hence before/after.)
+const churn = (withTuning: boolean): { before: number; after: number } => {
+  const script = `
+    ${withTuning ? "await import('./src/host/heap-tuning.ts');" : ''}
+    const v8 = await import('node:v8');
+    const newSpace = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576;
+    const before = newSpace();
+    let keep = [];
+    const old = [];
+    for (let i = 0; i < 300000; i++) {
+      keep.push('x'.repeat(2000) + i);
+      if (keep.length > 200) { if (i % 1000 === 0) old.push(keep); keep = []; }
+      if (old.length > 5) old.shift();
+    }
+    process.stdout.write(JSON.stringify({ before, after: newSpace() }));`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  return JSON.parse(out) as { before: number; after: number };
+};
+
+describe('V8 heap tuning of the plugin process', () => {
+  // V8 prints "Error: unrecognized flag" on STDOUT for a flag it does not know, which would come
+  // before the handshake line and make go-plugin reject the plugin: every flag must exist in the
+  // Node that builds the executable (the same binary ends up in it).
+  it.each(HEAP_FLAGS)('%s is a flag this Node knows', (flag) => {
+    const name = flag.replace(/^--/, '').replace(/=.*$/, '');
+    const options = execFileSync(process.execPath, ['--v8-options'], { encoding: 'utf8' });
+    expect(options).toContain(`--${name} `);
+  });
+
+  it('stops the young generation growing under a churn that grows it without the settings', () => {
+    const untuned = churn(false);
+    expect(untuned.after).toBeGreaterThanOrEqual(untuned.before * 2);
+    const tuned = churn(true);
+    expect(tuned.after).toBe(tuned.before);
+  });
+});
