@@ -10,10 +10,15 @@ import type {
 import { PluginError } from './errors.ts';
 import { isJsonObject, parseJson, stringifyJson } from './json.ts';
 
+/** The text of a bytes field, without copying it first (grpc-js hands us Buffers). */
+function utf8(bytes: Uint8Array): string {
+  return (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8');
+}
+
 /** Parses an item Velero sent; `what` names it in errors ("item", "itemFromBackup"). */
 export function decodeKubeObject(bytes: Uint8Array | undefined, what: string): KubeObject {
   if (!bytes || bytes.length === 0) throw new PluginError(`${what} is empty`);
-  const value = parseJson(Buffer.from(bytes).toString('utf8'), what);
+  const value = parseJson(utf8(bytes), what);
   if (!isJsonObject(value)) throw new PluginError(`${what} is not a JSON object`);
   if (typeof value['apiVersion'] !== 'string' || value['apiVersion'] === '') {
     throw new PluginError(`${what} has no apiVersion`);
@@ -35,7 +40,7 @@ export function decodeRestore(bytes: Uint8Array | undefined): Restore {
 
 function decodeVeleroObject(bytes: Uint8Array | undefined, what: string, kind: string): KubeObject {
   if (!bytes || bytes.length === 0) return { apiVersion: 'velero.io/v1', kind, metadata: {} };
-  const value = parseJson(Buffer.from(bytes).toString('utf8'), what);
+  const value = parseJson(utf8(bytes), what);
   if (!isJsonObject(value)) throw new PluginError(`${what} is not a JSON object`);
   if (!isJsonObject(value['metadata'])) value['metadata'] = {};
   return value as unknown as KubeObject;
