@@ -164,6 +164,35 @@ describe('restore-vm-action on a real API server', () => {
     expect(log.lines.find((l) => l.level === 'warn' && l.fields['revision'] === name)?.message).toMatch(/DIFFERS from the point-in-time copy/);
   });
 
+  it('a revision in the target namespace controlled by another object: the API server refuses a second controller, it is left alone', async () => {
+    const { stored, created } = await backedUpVm('rs-held', 'it-held');
+    await createNamespace(cp.kube, 'rs-held-dst');
+    const holder = await kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'holder', namespace: 'rs-held-dst' } });
+    const held = { apiVersion: 'v1', kind: 'ConfigMap', name: 'holder', uid: holder.metadata.uid ?? '', controller: true };
+    const names = [created.instancetypeRevision, created.preferenceRevision].map((r) => r?.metadata.name ?? '');
+    for (const [i, original] of [created.instancetypeRevision, created.preferenceRevision].entries()) {
+      const copy = structuredClone(original as KubeObject);
+      for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'ownerReferences', 'managedFields']) delete copy.metadata[k];
+      copy.metadata.namespace = 'rs-held-dst';
+      // The instance type's revision is held by the ConfigMap; the preference's is an orphan.
+      if (i === 0) copy.metadata.ownerReferences = [held];
+      await kube.create(copy);
+    }
+    const restore = restoreOf('r-held', { namespaceMapping: { 'rs-held': 'rs-held-dst' } });
+    const action = new RestoreVmAction({ kube, veleroNamespace: undefined });
+    const log = recordingLog();
+    const out = await action.execute({ item: preparedItem(stored), itemFromBackup: stored, restore, log });
+    const vm = await veleroCreatesVm(out.item, restore, 'rs-held-dst');
+    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 2, nTotal: 2 });
+    expect((await kube.get(revisionKey('rs-held-dst', names[0] ?? '')))?.metadata.ownerReferences).toEqual([held]);
+    expect((await kube.get(revisionKey('rs-held-dst', names[1] ?? '')))?.metadata.ownerReferences).toEqual([
+      { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm1', uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true },
+    ]);
+    expect(log.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toContain(
+      `revision ${names[0] ?? ''} is controlled by ConfigMap holder, not by VirtualMachine rs-held-dst/vm1; left as it is`,
+    );
+  });
+
   it('a VM whose revision, copy and instance type are all gone is refused with every name in the error', async () => {
     const { stored, created } = await backedUpVm('rs-refuse', 'it-refuse');
     const withoutCopies = structuredClone(stored);
@@ -247,7 +276,7 @@ describe('cost of a restore on a real API server', () => {
     expect(outs.every((o) => o.waitForAdditionalItems === undefined)).toBe(true);
     // Two fresh revision GETs per VM; instance type, preference, Backup and ConfigMap once per restore.
     expect(executeCalls).toBeLessThanOrEqual(2.2);
-    // VM GET, two revision GETs, two owner patches.
-    expect(progressCalls).toBeLessThanOrEqual(5);
+    // VM GET and one owner patch per revision (the revisions are not read first).
+    expect(progressCalls).toBeLessThanOrEqual(3);
   });
 });

@@ -153,7 +153,7 @@ describe('with this plugin', () => {
     expect(await cp.kube.get(clusterItKey('rv-sel-it'))).toBeDefined();
     const logs = await restoreLogs(velero, 'rv-sel-r');
     expect(logs).toContain(`instancetype revision ${itRev} (VirtualMachineClusterInstancetype rv-sel-it): restored from the backup`);
-    expect(logs).toContain(`revision ${itRev}: now owned by VirtualMachine ${ns}/vm1`);
+    expect(logs).toContain(`revision ${itRev}: owned by VirtualMachine ${ns}/vm1`);
     // Execute and AreAdditionalItemsReady ran in the same plugin process, as the action relies on.
     expect(logs).not.toContain('did not prepare');
   });

@@ -155,6 +155,10 @@ export class KubeClient implements KubeApi {
     return this.json('PATCH', await this.pathFor(key), patch, 'application/merge-patch+json');
   }
 
+  async strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
+    return this.json('PATCH', await this.pathFor(key), patch, 'application/strategic-merge-patch+json');
+  }
+
   /** Merge-patches the status subresource (how KubeVirt's controllers write VM status). */
   async patchStatus(key: ObjectKey, status: JsonObject): Promise<KubeObject> {
     return this.json('PATCH', `${await this.pathFor(key)}/status`, { status }, 'application/merge-patch+json');

@@ -12,13 +12,13 @@
 import { randomUUID } from 'node:crypto';
 import { loadRevisionOptions, restoreKnobs, type RevisionOptions } from '../config.ts';
 import { decodeOperationId, encodeOperationId } from '../host/operation-id.ts';
-import { kubeForScope, type KubeApi } from '../kube/api.ts';
+import { kubeForScope, type KubeApi, type ObjectKey } from '../kube/api.ts';
 import { isKubeApiError } from '../kube/errors.ts';
 import { Kinds, KUBEVIRT_GROUP } from '../kubevirt/constants.ts';
 import { dedupe, instanceSpecItems, matcherObjectItem, mayComeFromBackup, revisionItem } from '../kubevirt/restore-graph.ts';
 import { expandVirtualMachine } from '../kubevirt/expand/index.ts';
 import { isDefinition, type ExpandFn } from '../kubevirt/restore-expand.ts';
-import { ownerDecision, OWN_REVISIONS_OPERATION, revisionsUsedBy } from '../kubevirt/restore-owner.ts';
+import { controllerPatch, ownerDecision, OWN_REVISIONS_OPERATION, revisionsUsedBy } from '../kubevirt/restore-owner.ts';
 import {
   decideAfterAdditionalItems,
   decideAtExecute,
@@ -379,7 +379,12 @@ export class RestoreVmAction implements RestoreItemAction {
     return progress;
   }
 
-  /** Gives one revision its VM as controller; says whether it is done, to retry, or a problem. */
+  /**
+   * Gives one revision its VM as controller; says whether it is done, to retry, or a problem.
+   * Velero strips owner references from what it restores, so the usual revision is an orphan: one
+   * strategic merge patch adds the VM as controller without reading the revision first. Only when the
+   * API server refuses it (another controller) is the revision read, to say who controls it.
+   */
   private async ownRevision(
     name: string,
     vm: KubeObject,
@@ -388,29 +393,42 @@ export class RestoreVmAction implements RestoreItemAction {
     log: Logger,
   ): Promise<{ owned: boolean; retry?: boolean; problem?: string }> {
     const key = revisionKey(name, vm.metadata.namespace ?? '');
+    try {
+      await this.kube.strategicMergePatch(key, controllerPatch(vm));
+      log.info(`revision ${name}: owned by VirtualMachine ${vmKey}`, { revision: name, outcome: 'owned' });
+      return { owned: true };
+    } catch (err) {
+      if (isKubeApiError(err) && err.status === 404) {
+        return { owned: false, problem: `revision ${name} used by VirtualMachine ${vmKey} does not exist` };
+      }
+      if (isKubeApiError(err) && err.status === 422) return this.explainController(name, key, vm, vmKey, log);
+      // A passing API failure: try again next poll.
+      if (overdue) return { owned: false, problem: `revision ${name}: setting its owner failed: ${errorText(err)}` };
+      return { owned: false, retry: true };
+    }
+  }
+
+  /** After a refused controllerPatch: a revision controlled by another object is left as it is. */
+  private async explainController(
+    name: string,
+    key: ObjectKey,
+    vm: KubeObject,
+    vmKey: string,
+    log: Logger,
+  ): Promise<{ owned: boolean; retry?: boolean; problem?: string }> {
     const revision = await this.kube.get(key);
     if (revision === undefined) {
       return { owned: false, problem: `revision ${name} used by VirtualMachine ${vmKey} does not exist` };
     }
     const decision = ownerDecision(revision, vm);
-    if (decision.action === 'none') {
-      if (decision.reason === 'owned-by-other') {
-        log.warn(
-          `revision ${name} is controlled by ${decision.owner?.kind ?? '?'} ${decision.owner?.name ?? '?'}, ` +
-            `not by VirtualMachine ${vmKey}; left as it is`,
-        );
-      }
-      return { owned: true };
+    if (decision.action === 'patch') return { owned: false, retry: true }; // changed meanwhile: next poll
+    if (decision.reason === 'owned-by-other') {
+      log.warn(
+        `revision ${name} is controlled by ${decision.owner?.kind ?? '?'} ${decision.owner?.name ?? '?'}, ` +
+          `not by VirtualMachine ${vmKey}; left as it is`,
+      );
     }
-    try {
-      await this.kube.mergePatch(key, decision.patch);
-      log.info(`revision ${name}: now owned by VirtualMachine ${vmKey}`, { revision: name, outcome: 'owned' });
-      return { owned: true };
-    } catch (err) {
-      // A conflict (the revision changed meanwhile) or a passing API failure: try again next poll.
-      if (overdue) return { owned: false, problem: `revision ${name}: setting its owner failed: ${errorText(err)}` };
-      return { owned: false, retry: true };
-    }
+    return { owned: true };
   }
 
   cancel(operationId: string, _restore: Restore, log: Logger): Promise<void> {

@@ -25,6 +25,11 @@ export interface KubeApi {
   /** RFC 7386 JSON merge patch. */
   mergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject>;
   /**
+   * Kubernetes strategic merge patch (built-in kinds only): a list with a merge key, such as
+   * metadata.ownerReferences (key: uid), is merged entry by entry instead of being replaced.
+   */
+  strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject>;
+  /**
    * Optional: a view whose look-ups are cached for one backup or restore (scopeId: its UID). Objects
    * it returns are shared and frozen: copy before changing them.
    */

@@ -73,6 +73,12 @@ export class ScopedKubeCache implements KubeApi {
     return patched;
   }
 
+  async strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
+    const patched = await this.inner.strategicMergePatch(key, patch);
+    this.forget(key);
+    return patched;
+  }
+
   /** After a write, the object and every cached collection of its kind may be stale. */
   private forget(key: ObjectKey): void {
     const prefix = typeKey(key.apiVersion, key.kind, key.namespace);

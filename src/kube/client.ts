@@ -172,10 +172,18 @@ export class KubeClient implements KubeApi {
     return asObject(body, what);
   }
 
-  async mergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
+  mergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
+    return this.patch(key, patch, 'application/merge-patch+json');
+  }
+
+  strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
+    return this.patch(key, patch, 'application/strategic-merge-patch+json');
+  }
+
+  private async patch(key: ObjectKey, patch: JsonObject, contentType: string): Promise<KubeObject> {
     const path = await this.objectPath(key);
     const what = describe(key);
-    const { status, body } = await this.request('patch', 'PATCH', path, stringifyJson(patch), what);
+    const { status, body } = await this.request('patch', 'PATCH', path, stringifyJson(patch), what, contentType);
     if (status !== 200 && status !== 201) throw statusError('PATCH', what, status, body);
     return asObject(body, what);
   }
@@ -250,6 +258,7 @@ export class KubeClient implements KubeApi {
     path: string,
     payload: string | undefined,
     what: string,
+    contentType = 'application/json',
   ): Promise<{ status: number; body: unknown }> {
     let auth: https.RequestOptions;
     try {
@@ -271,7 +280,7 @@ export class KubeClient implements KubeApi {
       Accept: 'application/json',
     };
     if (payload !== undefined) {
-      headers['Content-Type'] = method === 'PATCH' ? 'application/merge-patch+json' : 'application/json';
+      headers['Content-Type'] = contentType;
       headers['Content-Length'] = Buffer.byteLength(payload);
     }
     const signal = AbortSignal.timeout(this.timeoutMs);

@@ -41,12 +41,22 @@ export function controllerRefTo(vm: KubeObject): OwnerReference {
   return { apiVersion: vm.apiVersion, kind: vm.kind, name, uid, controller: true, blockOwnerDeletion: true };
 }
 
+/**
+ * The strategic merge patch that makes the VM a revision's controller. The API server merges owner
+ * references by UID, so other owners stay; it changes nothing when the VM already is the controller,
+ * and refuses it (422) when another object is, which ownerDecision then explains.
+ */
+export function controllerPatch(vm: KubeObject): JsonObject {
+  return { metadata: { ownerReferences: [{ ...controllerRefTo(vm) }] } };
+}
+
 export type OwnerDecision =
   | { action: 'none'; reason: 'owned-by-vm' | 'owned-by-other'; owner?: OwnerReference }
   | { action: 'patch'; patch: JsonObject };
 
 /**
- * What to do with one revision once the VM exists. A revision with a controller is left alone (its
+ * What to do with one revision once the VM exists (read after the API server refused controllerPatch,
+ * or to decide from a revision in hand). A revision with a controller is left alone (its
  * controller is someone else's business); an orphan gets the VM as controller. The merge patch carries
  * the revision's resourceVersion so that a concurrent change makes it fail instead of being overwritten.
  */

@@ -5,7 +5,7 @@
 import { KubeApiError } from '../../src/kube/errors.ts';
 import type { KubeApi, ObjectKey, TypeKey } from '../../src/kube/api.ts';
 import type { LogFields, Logger } from '../../src/velero/actions.ts';
-import type { JsonObject, KubeObject, Restore } from '../../src/velero/types.ts';
+import type { JsonObject, KubeObject, OwnerReference, Restore } from '../../src/velero/types.ts';
 
 function keyOf(k: ObjectKey): string {
   return `${k.apiVersion}|${k.kind}|${k.namespace ?? ''}|${k.name}`;
@@ -79,6 +79,27 @@ export class MemoryKube implements KubeApi {
     }
     const merged = merge(found, patch) as KubeObject;
     return Promise.resolve(this.put(merged));
+  }
+
+  /**
+   * Only what the restore action sends: owner references, merged by uid as the API server's strategic
+   * merge does, and refused (422) when two of them would be controllers, as its validation does.
+   */
+  strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
+    this.calls.push(`strategic-patch ${key.kind} ${key.namespace ?? ''}/${key.name}`);
+    const found = this.objects.get(keyOf(key));
+    if (found === undefined) return Promise.reject(new KubeApiError(`${key.kind} ${key.name} not found`, 404));
+    const added = ((patch['metadata'] as JsonObject | undefined)?.['ownerReferences'] ?? []) as unknown as OwnerReference[];
+    const refs = [...(found.metadata.ownerReferences ?? [])];
+    for (const ref of added) {
+      const at = refs.findIndex((r) => r.uid === ref.uid);
+      if (at >= 0) refs[at] = { ...refs[at], ...ref };
+      else refs.push(ref);
+    }
+    if (refs.filter((r) => r.controller === true).length > 1) {
+      return Promise.reject(new KubeApiError(`${key.kind} ${key.name}: Only one reference can have Controller set to true`, 422));
+    }
+    return Promise.resolve(this.put({ ...found, metadata: { ...found.metadata, ownerReferences: refs } }));
   }
 }
 

@@ -19,6 +19,7 @@ import {
 } from './restore-test-kit.ts';
 
 const IT_REV = 'vm-u1.medium-v1beta1-it-uid-u1.medium-1';
+const revKey = (name: string) => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: 'src', name });
 const PREF_REV = 'vm-fedora-v1beta1-pref-uid-fedora-2';
 const original = clusterInstancetype('u1.medium', 1, '4Gi', 1);
 const changed = clusterInstancetype('u1.medium', 8, '32Gi', 2);
@@ -351,6 +352,42 @@ describe('Progress of the re-owning operation', () => {
     await veleroCreates(kube, out.item, restore, 'src');
     expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 1, nTotal: 1 });
     expect(kube.calls.filter((c) => c.startsWith('patch'))).toEqual([]);
+    await expect(kube.get(revKey(IT_REV))).resolves.toMatchObject({ metadata: { ownerReferences: [{ uid: 'someone-else', controller: true }] } });
+    expect(log.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
+      `revision ${IT_REV} is controlled by VirtualMachine vm, not by VirtualMachine src/vm; left as it is`,
+    ]);
+  });
+
+  it('keeps an owner that is not a controller, and adds the VM as controller in one request', async () => {
+    const { kube, action, log } = setup();
+    const revision = kubevirtRevision(IT_REV, 'src', original);
+    revision.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'keeper', uid: 'cm-uid' }];
+    kube.put(revision);
+    const restore = restoreObject('r1');
+    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+    const vm = await veleroCreates(kube, out.item, restore, 'src');
+    const before = kube.calls.length;
+    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 1, nTotal: 1 });
+    // One GET of the VM, one patch of the revision: the revision is not read first.
+    expect(kube.calls.slice(before)).toEqual([`get VirtualMachine src/vm`, `strategic-patch ControllerRevision src/${IT_REV}`]);
+    expect((await kube.get(revKey(IT_REV)))?.metadata.ownerReferences).toEqual([
+      { apiVersion: 'v1', kind: 'ConfigMap', name: 'keeper', uid: 'cm-uid' },
+      { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm', uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true },
+    ]);
+  });
+
+  it('reports a revision that is gone by the time the VM exists', async () => {
+    const { kube, action, log } = setup();
+    kube.put(kubevirtRevision(IT_REV, 'src', original));
+    const restore = restoreObject('r1');
+    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+    await veleroCreates(kube, out.item, restore, 'src');
+    kube.objects.clear();
+    await veleroCreates(kube, out.item, restore, 'src');
+    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({
+      completed: true,
+      err: `revision ${IT_REV} used by VirtualMachine src/vm does not exist`,
+    });
   });
 
   it('rejects an operation ID it did not make', async () => {
