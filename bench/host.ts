@@ -10,7 +10,7 @@
 //   - Velero's clientmgmt: the whole client path of the Velero server, JSON encoding included.
 //   - the host emulator (grpc-js in Node): our test client; heavier than the plugin's side.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binary, isBuilt } from '../e2e/harness/components.ts';
@@ -77,7 +77,7 @@ function benchThroughVelero(client: 'stub' | 'velero', runs: number): Record<str
   const dir = mkdtempSync(join(tmpdir(), 'kvp-bench-'));
   try {
     const pluginDir = join(dir, 'plugins');
-    execFileSync('mkdir', [pluginDir]);
+    mkdirSync(pluginDir);
     execFileSync(TEST_BINARY, ['install', pluginDir], { stdio: 'ignore' });
     const itemFile = join(dir, 'vm.json');
     writeFileSync(itemFile, stringifyJson(twentyKilobyteVm()));
