@@ -21,7 +21,6 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -64,23 +63,10 @@ func percentileMs(sorted []time.Duration, p float64) float64 {
 }
 
 func runBench(args []string) error {
-	pluginDir, name, itemFile, calls, concurrency, clientKind := "", "", "", 5000, 16, "velero"
-	for _, a := range args {
-		switch {
-		case strings.HasPrefix(a, "--plugin-dir="):
-			pluginDir = strings.TrimPrefix(a, "--plugin-dir=")
-		case strings.HasPrefix(a, "--plugin="):
-			name = strings.TrimPrefix(a, "--plugin=")
-		case strings.HasPrefix(a, "--item="):
-			itemFile = strings.TrimPrefix(a, "--item=")
-		case strings.HasPrefix(a, "--calls="):
-			calls, _ = strconv.Atoi(strings.TrimPrefix(a, "--calls="))
-		case strings.HasPrefix(a, "--concurrency="):
-			concurrency, _ = strconv.Atoi(strings.TrimPrefix(a, "--concurrency="))
-		case strings.HasPrefix(a, "--client="):
-			clientKind = strings.TrimPrefix(a, "--client=")
-		}
-	}
+	f := parseFlags(args)
+	pluginDir, name, itemFile, clientKind := f["plugin-dir"], f["plugin"], f["item"], f.get("client", "velero")
+	calls, _ := strconv.Atoi(f.get("calls", "5000"))
+	concurrency, _ := strconv.Atoi(f.get("concurrency", "16"))
 	if pluginDir == "" || name == "" || itemFile == "" || calls < 100 || concurrency < 1 || (clientKind != "velero" && clientKind != "stub") {
 		return fmt.Errorf("usage: conformance bench --plugin-dir=DIR --plugin=NAME --item=FILE [--calls=N>=100] [--concurrency=C] [--client=velero|stub]")
 	}

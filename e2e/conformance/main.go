@@ -43,6 +43,10 @@ import (
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework"
 	"github.com/vmware-tanzu/velero/pkg/plugin/framework/common"
 	"github.com/vmware-tanzu/velero/pkg/plugin/velero"
+	biav1 "github.com/vmware-tanzu/velero/pkg/plugin/velero/backupitemaction/v1"
+	biav2 "github.com/vmware-tanzu/velero/pkg/plugin/velero/backupitemaction/v2"
+	riav1 "github.com/vmware-tanzu/velero/pkg/plugin/velero/restoreitemaction/v1"
+	riav2 "github.com/vmware-tanzu/velero/pkg/plugin/velero/restoreitemaction/v2"
 )
 
 const callTimeout = 60 * time.Second
@@ -101,18 +105,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: conformance run --plugin-dir=DIR [--items=FILE] [--log-level=LEVEL] [plugin flags...]")
 		os.Exit(2)
 	}
-	pluginDir, itemsFile, level := "", "", logrus.InfoLevel
-	for _, a := range os.Args[2:] {
-		switch {
-		case strings.HasPrefix(a, "--plugin-dir="):
-			pluginDir = strings.TrimPrefix(a, "--plugin-dir=")
-		case strings.HasPrefix(a, "--items="):
-			itemsFile = strings.TrimPrefix(a, "--items=")
-		case strings.HasPrefix(a, "--log-level="):
-			if l, err := logrus.ParseLevel(strings.TrimPrefix(a, "--log-level=")); err == nil {
-				level = l
-			}
-		}
+	f := parseFlags(os.Args[2:])
+	pluginDir, itemsFile := f["plugin-dir"], f["items"]
+	level, err := logrus.ParseLevel(f.get("log-level", "info"))
+	if err != nil {
+		level = logrus.InfoLevel
 	}
 	if pluginDir == "" {
 		fmt.Fprintln(os.Stderr, "conformance: --plugin-dir is required")
@@ -169,22 +166,44 @@ func main() {
 		common.PluginKindRestoreItemAction, common.PluginKindRestoreItemActionV2,
 	} {
 		for _, id := range registry.List(listed) {
-			var ar *actionReport
+			ar := actionReport{Kind: string(id.Kind), CalledAs: string(listed), Name: id.Name, Command: id.Command, Calls: []call{}}
 			switch listed {
 			case common.PluginKindBackupItemAction:
-				ar = runBIAv1(manager, id, in)
+				runBIAv1(manager, &ar, in)
 			case common.PluginKindBackupItemActionV2:
-				ar = runBIAv2(manager, id, in)
+				runBIAv2(manager, &ar, in)
 			case common.PluginKindRestoreItemAction:
-				ar = runRIAv1(manager, id, in)
+				runRIAv1(manager, &ar, in)
 			case common.PluginKindRestoreItemActionV2:
-				ar = runRIAv2(manager, id, in)
+				runRIAv2(manager, &ar, in)
 			}
-			ar.CalledAs = string(listed)
-			rep.Actions = append(rep.Actions, *ar)
+			rep.Actions = append(rep.Actions, ar)
 		}
 	}
 	emit(rep)
+}
+
+// flags holds the --name=value arguments, by name (the last one of a name counts); others are left out.
+type flags map[string]string
+
+func parseFlags(args []string) flags {
+	f := flags{}
+	for _, a := range args {
+		if nameValue, ok := strings.CutPrefix(a, "--"); ok {
+			if name, value, ok := strings.Cut(nameValue, "="); ok {
+				f[name] = value
+			}
+		}
+	}
+	return f
+}
+
+// get is the value of --name, or def when it is absent.
+func (f flags) get(name, def string) string {
+	if v, ok := f[name]; ok {
+		return v
+	}
+	return def
 }
 
 func emit(rep report) {
@@ -340,129 +359,100 @@ func appliesTo(ar *actionReport, f func() (velero.ResourceSelector, error)) (vel
 	return sel, c.OK
 }
 
-func runBIAv1(m clientmgmt.Manager, id framework.PluginIdentifier, in input) *actionReport {
-	ar := &actionReport{Kind: string(id.Kind), Name: id.Name, Command: id.Command, Calls: []call{}}
-	a, err := m.GetBackupItemAction(id.Name)
+// runItemAction is what every item action kind shares: get the action (a failed Get is then the one
+// call reported), AppliesTo, and Execute on each item its selector applies to. It returns the action,
+// or false when Get or AppliesTo failed.
+func runItemAction[A interface {
+	AppliesTo() (velero.ResourceSelector, error)
+}](ar *actionReport, get func(name string) (A, error), in input, execute func(a A, it item) (interface{}, error)) (A, bool) {
+	a, err := get(ar.Name)
 	if err != nil {
 		ar.Calls = append(ar.Calls, call{Method: "Get", Error: err.Error()})
-		return ar
+		return a, false
 	}
 	sel, ok := appliesTo(ar, a.AppliesTo)
 	if !ok {
-		return ar
+		return a, false
 	}
 	for _, it := range in.Items {
-		if !applies(sel, it) {
-			continue
+		if applies(sel, it) {
+			ar.Calls = append(ar.Calls, timed("Execute", itemName(it), func() (interface{}, error) { return execute(a, it) }))
 		}
-		ar.Calls = append(ar.Calls, timed("Execute", itemName(it), func() (interface{}, error) {
-			out, extra, err := a.Execute(objectOf(it), in.Backup)
-			if err != nil {
-				return nil, err
-			}
-			return map[string]interface{}{"item": out.UnstructuredContent(), "additionalItems": ids(extra)}, nil
-		}))
 	}
-	return ar
+	return a, true
 }
 
-func runBIAv2(m clientmgmt.Manager, id framework.PluginIdentifier, in input) *actionReport {
-	ar := &actionReport{Kind: string(id.Kind), Name: id.Name, Command: id.Command, Calls: []call{}}
-	a, err := m.GetBackupItemActionV2(id.Name)
-	if err != nil {
-		ar.Calls = append(ar.Calls, call{Method: "Get", Error: err.Error()})
-		return ar
+// asyncOperations is the Progress/Cancel pair of the v2 actions; R is the Backup or the Restore.
+type asyncOperations[R any] interface {
+	Progress(operationID string, r R) (velero.OperationProgress, error)
+	Cancel(operationID string, r R) error
+}
+
+// probeOperations calls Progress and Cancel with the last operation ID Execute returned, or with one
+// the action cannot know.
+func probeOperations[R any](ar *actionReport, a asyncOperations[R], opID string, r R) {
+	if opID == "" {
+		opID = "conformance-unknown-operation"
 	}
-	sel, ok := appliesTo(ar, a.AppliesTo)
-	if !ok {
-		return ar
-	}
+	ar.Calls = append(ar.Calls, timed("Progress", opID, func() (interface{}, error) { return a.Progress(opID, r) }))
+	ar.Calls = append(ar.Calls, timed("Cancel", opID, func() (interface{}, error) { return nil, a.Cancel(opID, r) }))
+}
+
+func runBIAv1(m clientmgmt.Manager, ar *actionReport, in input) {
+	runItemAction(ar, m.GetBackupItemAction, in, func(a biav1.BackupItemAction, it item) (interface{}, error) {
+		out, extra, err := a.Execute(objectOf(it), in.Backup)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]interface{}{"item": out.UnstructuredContent(), "additionalItems": ids(extra)}, nil
+	})
+}
+
+func runBIAv2(m clientmgmt.Manager, ar *actionReport, in input) {
 	opID := ""
-	for _, it := range in.Items {
-		if !applies(sel, it) {
-			continue
+	a, ok := runItemAction(ar, m.GetBackupItemActionV2, in, func(a biav2.BackupItemAction, it item) (interface{}, error) {
+		out, extra, op, post, err := a.Execute(objectOf(it), in.Backup)
+		if err != nil {
+			return nil, err
 		}
-		ar.Calls = append(ar.Calls, timed("Execute", itemName(it), func() (interface{}, error) {
-			out, extra, op, post, err := a.Execute(objectOf(it), in.Backup)
-			if err != nil {
-				return nil, err
-			}
-			if op != "" {
-				opID = op
-			}
-			return map[string]interface{}{"item": out.UnstructuredContent(), "additionalItems": ids(extra), "operationID": op, "postOperationItems": ids(post)}, nil
-		}))
+		if op != "" {
+			opID = op
+		}
+		return map[string]interface{}{"item": out.UnstructuredContent(), "additionalItems": ids(extra), "operationID": op, "postOperationItems": ids(post)}, nil
+	})
+	if ok {
+		probeOperations(ar, a, opID, in.Backup)
 	}
-	probe := opID
-	if probe == "" {
-		probe = "conformance-unknown-operation"
-	}
-	ar.Calls = append(ar.Calls, timed("Progress", probe, func() (interface{}, error) { return a.Progress(probe, in.Backup) }))
-	ar.Calls = append(ar.Calls, timed("Cancel", probe, func() (interface{}, error) { return nil, a.Cancel(probe, in.Backup) }))
-	return ar
 }
 
-func runRIAv1(m clientmgmt.Manager, id framework.PluginIdentifier, in input) *actionReport {
-	ar := &actionReport{Kind: string(id.Kind), Name: id.Name, Command: id.Command, Calls: []call{}}
-	a, err := m.GetRestoreItemAction(id.Name)
-	if err != nil {
-		ar.Calls = append(ar.Calls, call{Method: "Get", Error: err.Error()})
-		return ar
-	}
-	sel, ok := appliesTo(ar, a.AppliesTo)
-	if !ok {
-		return ar
-	}
-	for _, it := range in.Items {
-		if !applies(sel, it) {
-			continue
+func runRIAv1(m clientmgmt.Manager, ar *actionReport, in input) {
+	runItemAction(ar, m.GetRestoreItemAction, in, func(a riav1.RestoreItemAction, it item) (interface{}, error) {
+		out, err := a.Execute(restoreInput(it, in))
+		if err != nil {
+			return nil, err
 		}
-		ar.Calls = append(ar.Calls, timed("Execute", itemName(it), func() (interface{}, error) {
-			out, err := a.Execute(&velero.RestoreItemActionExecuteInput{Item: objectOf(it), ItemFromBackup: objectOf(it), Restore: in.Restore})
-			if err != nil {
-				return nil, err
-			}
-			return restoreOutput(out), nil
-		}))
-	}
-	return ar
+		return restoreOutput(out), nil
+	})
 }
 
-func runRIAv2(m clientmgmt.Manager, id framework.PluginIdentifier, in input) *actionReport {
-	ar := &actionReport{Kind: string(id.Kind), Name: id.Name, Command: id.Command, Calls: []call{}}
-	a, err := m.GetRestoreItemActionV2(id.Name)
-	if err != nil {
-		ar.Calls = append(ar.Calls, call{Method: "Get", Error: err.Error()})
-		return ar
-	}
-	sel, ok := appliesTo(ar, a.AppliesTo)
-	if !ok {
-		return ar
-	}
+func runRIAv2(m clientmgmt.Manager, ar *actionReport, in input) {
 	opID := ""
 	var additional []velero.ResourceIdentifier
-	for _, it := range in.Items {
-		if !applies(sel, it) {
-			continue
+	a, ok := runItemAction(ar, m.GetRestoreItemActionV2, in, func(a riav2.RestoreItemAction, it item) (interface{}, error) {
+		out, err := a.Execute(restoreInput(it, in))
+		if err != nil {
+			return nil, err
 		}
-		ar.Calls = append(ar.Calls, timed("Execute", itemName(it), func() (interface{}, error) {
-			out, err := a.Execute(&velero.RestoreItemActionExecuteInput{Item: objectOf(it), ItemFromBackup: objectOf(it), Restore: in.Restore})
-			if err != nil {
-				return nil, err
-			}
-			if out.OperationID != "" {
-				opID = out.OperationID
-			}
-			additional = append(additional, out.AdditionalItems...)
-			return restoreOutput(out), nil
-		}))
+		if out.OperationID != "" {
+			opID = out.OperationID
+		}
+		additional = append(additional, out.AdditionalItems...)
+		return restoreOutput(out), nil
+	})
+	if !ok {
+		return
 	}
-	probe := opID
-	if probe == "" {
-		probe = "conformance-unknown-operation"
-	}
-	ar.Calls = append(ar.Calls, timed("Progress", probe, func() (interface{}, error) { return a.Progress(probe, in.Restore) }))
-	ar.Calls = append(ar.Calls, timed("Cancel", probe, func() (interface{}, error) { return nil, a.Cancel(probe, in.Restore) }))
+	probeOperations(ar, a, opID, in.Restore)
 	if additional == nil {
 		// Nothing returned: ask about an item anyway, as Velero may after a restart.
 		additional = []velero.ResourceIdentifier{{GroupResource: schema.GroupResource{Group: "apps", Resource: "controllerrevisions"}, Namespace: "conformance", Name: "absent"}}
@@ -470,7 +460,10 @@ func runRIAv2(m clientmgmt.Manager, id framework.PluginIdentifier, in input) *ac
 	ar.Calls = append(ar.Calls, timed("AreAdditionalItemsReady", "", func() (interface{}, error) {
 		return a.AreAdditionalItemsReady(additional, in.Restore)
 	}))
-	return ar
+}
+
+func restoreInput(it item, in input) *velero.RestoreItemActionExecuteInput {
+	return &velero.RestoreItemActionExecuteInput{Item: objectOf(it), ItemFromBackup: objectOf(it), Restore: in.Restore}
 }
 
 func restoreOutput(out *velero.RestoreItemActionExecuteOutput) map[string]interface{} {
