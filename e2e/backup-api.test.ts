@@ -1,9 +1,9 @@
 // The backup actions' API paths against a real kube-apiserver: objects are created the way KubeVirt
 // creates them (e2e/fixtures/kubevirt.ts), the plugin's own KubeClient reads them, and the VM backup
 // action's answer is checked - items, stored VM, embedded copies - along with the requests it cost.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { useControlPlane } from './harness/setup.ts';
 import { createNamespace, createVmLikeKubeVirt, instancetype, preference, virtualMachine } from './fixtures/kubevirt.ts';
 import { BackupVirtualMachineAction } from '../src/actions/backup-virtualmachine-action.ts';
 import { BackupVolumeSnapshotAction } from '../src/actions/backup-volumesnapshot-action.ts';
@@ -13,11 +13,11 @@ import { stringifyJson } from '../src/host/json.ts';
 import type { Backup, KubeObject, ResourceIdentifier } from '../src/velero/types.ts';
 import type { LogFields, Logger } from '../src/velero/actions.ts';
 
-let cp: ControlPlane;
+const env = useControlPlane();
 
 function pluginClient(options: { listPageSize?: number } = {}): KubeClient {
   const kc = new KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
+  kc.loadFromFile(env.cp.kubeconfigPath);
   return new KubeClient({ kubeConfig: kc, ...options });
 }
 
@@ -40,16 +40,12 @@ function logger(lines: string[]): Logger {
 const show = (i: ResourceIdentifier): string => `${i.resource}${i.group ? `.${i.group}` : ''} ${i.namespace}/${i.name}`;
 
 beforeAll(async () => {
-  cp = await startControlPlane();
-  await cp.kube.create(instancetype({ name: 'u1-medium', cpu: 2, memory: '4Gi' }));
-  await cp.kube.create(preference({ name: 'fedora' }));
-});
-afterAll(async () => {
-  await cp?.stop();
+  await env.cp.kube.create(instancetype({ name: 'u1-medium', cpu: 2, memory: '4Gi' }));
+  await env.cp.kube.create(preference({ name: 'fedora' }));
 });
 
 async function pvc(namespace: string, name: string): Promise<KubeObject> {
-  return cp.kube.create({
+  return env.cp.kube.create({
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
     metadata: { name, namespace },
@@ -62,10 +58,10 @@ describe('backup actions against a real kube-apiserver', () => {
     'VM with cluster instance type and preference (%s): items, stored VM and embedded copies',
     async (style) => {
       const ns = `bk-${style === 'status-refs' ? 'v15' : 'v14'}`;
-      await createNamespace(cp.kube, ns);
+      await createNamespace(env.cp.kube, ns);
       await pvc(ns, 'web-data');
       const created = await createVmLikeKubeVirt(
-        cp.kube,
+        env.cp.kube,
         virtualMachine({
           name: 'web',
           namespace: ns,
@@ -94,7 +90,7 @@ describe('backup actions against a real kube-apiserver', () => {
       expect(copies.map((c) => c.name)).toEqual([itRev, prefRev]);
       expect(stringifyJson(copies[0]?.data)).toBe(stringifyJson(created.instancetypeRevision?.['data']));
       // The stored VM still is a valid VirtualMachine for the API server (annotation size, shape).
-      await cp.kube.create({ ...out.item, metadata: { name: 'web-copy', namespace: ns, annotations: out.item.metadata.annotations ?? {} } });
+      await env.cp.kube.create({ ...out.item, metadata: { name: 'web-copy', namespace: ns, annotations: out.item.metadata.annotations ?? {} } });
       // Look-ups: one LIST per kind (2 cluster kinds, revisions, PVCs) and nothing else.
       expect(client.counts).toMatchObject({ total: 4, list: 4, get: 0 });
     },
@@ -102,12 +98,12 @@ describe('backup actions against a real kube-apiserver', () => {
 
   it('a deleted revision: the VM is backed up, the log says which VM lacks which revision', async () => {
     const ns = 'bk-missing';
-    await createNamespace(cp.kube, ns);
-    const created = await createVmLikeKubeVirt(cp.kube, virtualMachine({ name: 'lonely', namespace: ns, instancetype: { name: 'u1-medium' } }));
+    await createNamespace(env.cp.kube, ns);
+    const created = await createVmLikeKubeVirt(env.cp.kube, virtualMachine({ name: 'lonely', namespace: ns, instancetype: { name: 'u1-medium' } }));
     const rev = created.instancetypeRevision?.metadata.name ?? '';
     // A DELETE without a body: the harness's delete() sends DeleteOptions without Content-Length,
     // which Node does not chunk for DELETE, and the next request on that connection then fails.
-    const deleted = await cp.kube.request('DELETE', `/apis/apps/v1/namespaces/${ns}/controllerrevisions/${rev}`);
+    const deleted = await env.cp.kube.request('DELETE', `/apis/apps/v1/namespaces/${ns}/controllerrevisions/${rev}`);
     expect(deleted.status).toBe(200);
     const warnings: string[] = [];
     const client = pluginClient();
@@ -121,9 +117,9 @@ describe('backup actions against a real kube-apiserver', () => {
 
   it('LIST pages are followed and int64 values beyond 2^53 survive the round trip', async () => {
     const ns = 'bk-pages';
-    await createNamespace(cp.kube, ns);
+    await createNamespace(env.cp.kube, ns);
     for (let i = 0; i < 7; i++) {
-      await cp.kube.create({
+      await env.cp.kube.create({
         apiVersion: 'kubevirt.io/v1',
         kind: 'VirtualMachine',
         metadata: { name: `vm-${i}`, namespace: ns },
@@ -141,7 +137,7 @@ describe('backup actions against a real kube-apiserver', () => {
 
   it('create and merge patch through the plugin client; errors name the object', async () => {
     const ns = 'bk-write';
-    await createNamespace(cp.kube, ns);
+    await createNamespace(env.cp.kube, ns);
     const client = pluginClient();
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: ns }, data: { a: '1' } };
     await client.create(cm);
@@ -152,9 +148,9 @@ describe('backup actions against a real kube-apiserver', () => {
 
   it('VolumeSnapshots get their PVC UID from the real PVC', async () => {
     const ns = 'bk-snap';
-    await createNamespace(cp.kube, ns);
+    await createNamespace(env.cp.kube, ns);
     const claim = await pvc(ns, 'disk');
-    const snap = await cp.kube.create({
+    const snap = await env.cp.kube.create({
       apiVersion: 'snapshot.storage.k8s.io/v1',
       kind: 'VolumeSnapshot',
       metadata: { name: 'disk-snap', namespace: ns },

@@ -2,30 +2,19 @@
 // virt-launcher pod is left out of the backup. The launcher pod carries the guest's freeze/thaw hooks,
 // so without it the VM's disks are not captured consistently: the backup must end PartiallyFailed, and
 // what the user reads (`velero backup describe --details`, `velero backup logs`) must name the VM and say why.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
-import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
+import { describe, expect, it } from 'vitest';
+import { useVelero } from './harness/setup.ts';
+import { statusOf } from './harness/velero.ts';
 import { createNamespace, createVmLikeKubeVirt, instancetype, startVmLikeKubeVirt, virtualMachine, type RunningVm } from './fixtures/kubevirt.ts';
 
-let cp: ControlPlane;
-let velero: Velero;
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-  velero = await startVelero(cp, { pluginDir: await makePluginDir() });
-});
-afterAll(async () => {
-  await velero?.stop();
-  await cp?.stop();
-});
-
+const env = useVelero();
 
 /** A namespace with one running VM (VMI + launcher pod) using a cluster instance type. */
 async function runningVm(ns: string): Promise<RunningVm> {
-  await createNamespace(cp.kube, ns);
-  await cp.kube.create(instancetype({ name: `${ns}-it`, cpu: 2, memory: '2Gi' }));
-  const created = await createVmLikeKubeVirt(cp.kube, virtualMachine({ name: 'vm1', namespace: ns, runStrategy: 'Always', instancetype: { name: `${ns}-it` } }));
-  return startVmLikeKubeVirt(cp.kube, created.vm);
+  await createNamespace(env.cp.kube, ns);
+  await env.cp.kube.create(instancetype({ name: `${ns}-it`, cpu: 2, memory: '2Gi' }));
+  const created = await createVmLikeKubeVirt(env.cp.kube, virtualMachine({ name: 'vm1', namespace: ns, runStrategy: 'Always', instancetype: { name: `${ns}-it` } }));
+  return startVmLikeKubeVirt(env.cp.kube, created.vm);
 }
 
 interface BackupOutcome {
@@ -36,14 +25,14 @@ interface BackupOutcome {
 }
 
 async function backup(name: string, args: string[]): Promise<BackupOutcome> {
-  const res = await velero.velero(['backup', 'create', name, '--snapshot-volumes=false', '--wait', ...args]);
+  const res = await env.velero.velero(['backup', 'create', name, '--snapshot-volumes=false', '--wait', ...args]);
   expect(res.code, res.stderr).toBe(0);
-  const status = statusOf(await velero.waitForBackup(name));
-  const describe = await velero.velero(['backup', 'describe', name, '--details']);
+  const status = statusOf(await env.velero.waitForBackup(name));
+  const describe = await env.velero.velero(['backup', 'describe', name, '--details']);
   expect(describe.code, describe.stderr).toBe(0);
-  const logs = await velero.velero(['backup', 'logs', name]);
+  const logs = await env.velero.velero(['backup', 'logs', name]);
   expect(logs.code, logs.stderr).toBe(0);
-  return { status, describe: describe.stdout, logs: logs.stdout, stored: [...velero.readBackupTarball(name).keys()] };
+  return { status, describe: describe.stdout, logs: logs.stdout, stored: [...env.velero.readBackupTarball(name).keys()] };
 }
 
 /** The lines of the "Errors:" section of `velero backup describe --details`. */
@@ -56,7 +45,7 @@ describe('a running VM whose launcher pod is excluded from the backup', () => {
     const ns = 'ble-label';
     const running = await runningVm(ns);
     const pod = running.launcherPod.metadata.name ?? '';
-    await cp.kube.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod }, { metadata: { labels: { 'velero.io/exclude-from-backup': 'true' } } });
+    await env.cp.kube.mergePatch({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod }, { metadata: { labels: { 'velero.io/exclude-from-backup': 'true' } } });
 
     const { status, describe, logs, stored } = await backup('ble-label-b', ['--include-namespaces', ns]);
     expect(status.phase, describe).toBe('PartiallyFailed');

@@ -1,39 +1,20 @@
 // The backup scenarios of issue 3 through a REAL Velero server loading the built plugin binary, on a
 // real control plane: what `velero backup create` stores and what it tells the user.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { JsonValue, KubeObject } from '../src/velero/types.ts';
 import { revisionCopiesOf } from '../src/kubevirt/revision-copy.ts';
-import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
-import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
-import {
-  createNamespace,
-  createVmLikeKubeVirt,
-  instancetype,
-  preference,
-  startVmLikeKubeVirt,
-  virtualMachine,
-  type CreatedVm,
-} from './fixtures/kubevirt.ts';
+import { useVelero } from './harness/setup.ts';
+import { statusOf } from './harness/velero.ts';
+import { createNamespace, createVmLikeKubeVirt, instancetype, preference, startVmLikeKubeVirt, virtualMachine, type CreatedVm } from './fixtures/kubevirt.ts';
 
-let cp: ControlPlane;
-let velero: Velero;
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-  velero = await startVelero(cp, { pluginDir: await makePluginDir() });
-});
-afterAll(async () => {
-  await velero?.stop();
-  await cp?.stop();
-});
-
+const env = useVelero();
 
 async function backup(name: string, args: string[]): Promise<{ status: ReturnType<typeof statusOf>; items: Map<string, JsonValue>; logs: string }> {
-  const res = await velero.velero(['backup', 'create', name, '--snapshot-volumes=false', '--wait', ...args]);
+  const res = await env.velero.velero(['backup', 'create', name, '--snapshot-volumes=false', '--wait', ...args]);
   expect(res.code, res.stderr).toBe(0);
-  const status = statusOf(await velero.waitForBackup(name));
-  const logs = await velero.velero(['backup', 'logs', name]);
-  return { status, items: velero.readBackupTarball(name), logs: logs.stdout };
+  const status = statusOf(await env.velero.waitForBackup(name));
+  const logs = await env.velero.velero(['backup', 'logs', name]);
+  return { status, items: env.velero.readBackupTarball(name), logs: logs.stdout };
 }
 
 /** The stored item: resources/<resource.group>/namespaces/<ns>/<name>.json (or cluster/<name>.json). */
@@ -43,11 +24,11 @@ function stored(items: Map<string, JsonValue>, groupResource: string, namespace:
 }
 
 async function vmWithTypes(ns: string, it: string, extra: { labels?: Record<string, string>; disk?: boolean } = {}): Promise<CreatedVm> {
-  await createNamespace(cp.kube, ns);
-  await cp.kube.create(instancetype({ name: it, cpu: 2, memory: '2Gi' }));
-  await cp.kube.create(preference({ name: 'pref', namespace: ns }));
+  await createNamespace(env.cp.kube, ns);
+  await env.cp.kube.create(instancetype({ name: it, cpu: 2, memory: '2Gi' }));
+  await env.cp.kube.create(preference({ name: 'pref', namespace: ns }));
   if (extra.disk) {
-    await cp.kube.create({
+    await env.cp.kube.create({
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: { name: 'vm1-data', namespace: ns },
@@ -55,7 +36,7 @@ async function vmWithTypes(ns: string, it: string, extra: { labels?: Record<stri
     });
   }
   return createVmLikeKubeVirt(
-    cp.kube,
+    env.cp.kube,
     virtualMachine({
       name: 'vm1',
       namespace: ns,
@@ -88,7 +69,7 @@ describe('backups through Velero with this plugin', () => {
     expect(stored(items, 'virtualmachineclusterinstancetypes.instancetype.kubevirt.io', '', 'bv-ns-it')).toBeDefined();
     expect(stored(items, 'virtualmachinepreferences.instancetype.kubevirt.io', ns, 'pref')).toBeDefined();
     const pvc = stored(items, 'persistentvolumeclaims', ns, 'vm1-data');
-    expect(pvc?.metadata.labels?.['velero.kubevirt.io/pvc-uid']).toBe((await cp.kube.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: 'vm1-data' }))?.metadata.uid);
+    expect(pvc?.metadata.labels?.['velero.kubevirt.io/pvc-uid']).toBe((await env.cp.kube.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: 'vm1-data' }))?.metadata.uid);
   });
 
   it('a label-selected backup still carries what the VM needs (additional items ignore the selector)', async () => {
@@ -104,7 +85,7 @@ describe('backups through Velero with this plugin', () => {
   it('a running VM without its VMI in the backup is refused with the reason, naming the VM', async () => {
     const ns = 'bv-run';
     const created = await vmWithTypes(ns, 'bv-run-it');
-    await startVmLikeKubeVirt(cp.kube, created.vm);
+    await startVmLikeKubeVirt(env.cp.kube, created.vm);
     const { status, logs } = await backup('bv-run-b', ['--include-namespaces', ns, '--include-resources', 'virtualmachines']);
     expect(status.phase).toBe('PartiallyFailed');
     // What the user reads: Velero's own error line, with our message after the rpc status.
@@ -119,7 +100,7 @@ describe('backups through Velero with this plugin', () => {
   it('a running VM: VMI and launcher pod go along; the VMI is marked as owned', async () => {
     const ns = 'bv-run2';
     const created = await vmWithTypes(ns, 'bv-run2-it');
-    const running = await startVmLikeKubeVirt(cp.kube, created.vm);
+    const running = await startVmLikeKubeVirt(env.cp.kube, created.vm);
     const { status, items } = await backup('bv-run2-b', ['--include-namespaces', ns]);
     expect(status).toMatchObject({ phase: 'Completed' });
     expect(stored(items, 'virtualmachineinstances.kubevirt.io', ns, 'vm1')?.metadata.annotations?.['cdi.kubevirt.io/velero.isOwned']).toBe('true');
@@ -129,7 +110,7 @@ describe('backups through Velero with this plugin', () => {
   it('an owned VMI without its VM in the backup is left out', async () => {
     const ns = 'bv-vmi';
     const created = await vmWithTypes(ns, 'bv-vmi-it');
-    await startVmLikeKubeVirt(cp.kube, created.vm);
+    await startVmLikeKubeVirt(env.cp.kube, created.vm);
     const { status, items } = await backup('bv-vmi-b', ['--include-namespaces', ns, '--include-resources', 'virtualmachineinstances,pods']);
     expect(status.errors ?? 0).toBe(0);
     expect(stored(items, 'virtualmachineinstances.kubevirt.io', ns, 'vm1')).toBeUndefined();
@@ -139,7 +120,7 @@ describe('backups through Velero with this plugin', () => {
     const ns = 'bv-miss';
     const created = await vmWithTypes(ns, 'bv-miss-it');
     const itRev = created.instancetypeRevision?.metadata.name ?? '';
-    const res = await cp.kube.request('DELETE', `/apis/apps/v1/namespaces/${ns}/controllerrevisions/${itRev}`);
+    const res = await env.cp.kube.request('DELETE', `/apis/apps/v1/namespaces/${ns}/controllerrevisions/${itRev}`);
     expect(res.status).toBe(200);
     const { status, items, logs } = await backup('bv-miss-b', ['--include-namespaces', ns]);
     expect(status.phase).toBe('Completed');

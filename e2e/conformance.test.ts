@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binary } from './harness/components.ts';
-import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { useControlPlane } from './harness/setup.ts';
 import { run } from './harness/process.ts';
 import { makePluginDir } from './harness/velero.ts';
 import { createNamespace, createVmLikeKubeVirt, instancetype, preference, virtualMachine } from './fixtures/kubevirt.ts';
@@ -43,19 +43,18 @@ const PROTOCOL_FAULT = /code = (Unavailable|Unimplemented|Canceled|DeadlineExcee
 
 const NS = 'conformance';
 const BIG = 9007199254740993n;
-let cp: ControlPlane;
+const env = useControlPlane();
 let dir: string;
 let report: Report;
 let stderr: string;
 
 beforeAll(async () => {
-  cp = await startControlPlane();
   dir = mkdtempSync(join(tmpdir(), 'kvp-e2e-conformance-'));
-  await createNamespace(cp.kube, NS);
-  await cp.kube.create(instancetype({ name: 'conformance-small' }));
-  await cp.kube.create(preference({ name: 'conformance-pref', namespace: NS }));
+  await createNamespace(env.cp.kube, NS);
+  await env.cp.kube.create(instancetype({ name: 'conformance-small' }));
+  await env.cp.kube.create(preference({ name: 'conformance-pref', namespace: NS }));
   const { vm, instancetypeRevision, preferenceRevision } = await createVmLikeKubeVirt(
-    cp.kube,
+    env.cp.kube,
     virtualMachine({
       name: 'sample',
       namespace: NS,
@@ -95,16 +94,15 @@ beforeAll(async () => {
   // As `velero server` does, the flags after `run` reach every plugin process as its arguments.
   const res = await run(
     binary('conformance'),
-    ['run', `--plugin-dir=${pluginDir}`, `--items=${itemsFile}`, '--log-level=debug', `--kubeconfig=${cp.kubeconfigPath}`, '--namespace=velero'],
-    { env: { ...process.env, KUBECONFIG: cp.kubeconfigPath, HOME: dir }, timeoutMs: 240_000 },
+    ['run', `--plugin-dir=${pluginDir}`, `--items=${itemsFile}`, '--log-level=debug', `--kubeconfig=${env.cp.kubeconfigPath}`, '--namespace=velero'],
+    { env: { ...process.env, KUBECONFIG: env.cp.kubeconfigPath, HOME: dir }, timeoutMs: 240_000 },
   );
   stderr = res.stderr;
   if (res.stdout.trim() === '') throw new Error(`conformance printed no report (exit ${res.code}):\n${res.stderr.slice(-4000)}`);
   report = parseJson(res.stdout, 'conformance report') as unknown as Report;
 });
 
-afterAll(async () => {
-  await cp?.stop();
+afterAll(() => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
 

@@ -7,27 +7,16 @@
 // are in the backup (Progress reads the cluster; see docs/restore.md, "Limits worth knowing").
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './harness/process.ts';
-import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
+import { useVelero } from './harness/setup.ts';
+import { statusOf } from './harness/velero.ts';
 import { createNamespace, createVmLikeKubeVirt, instancetype, MatcherKinds, preference, virtualMachine, type CreatedVm } from './fixtures/kubevirt.ts';
 
 const VMS = 60;
 const PLUGIN_BINARY = 'kubevirt-velero-plugin';
 
-let cp: ControlPlane;
-let velero: Velero;
-
-beforeAll(async () => {
-  cp = await startControlPlane();
-  velero = await startVelero(cp, { pluginDir: await makePluginDir() });
-});
-afterAll(async () => {
-  await velero?.stop();
-  await cp?.stop();
-});
-
+const env = useVelero();
 
 function readProc(pid: string, file: string): string | undefined {
   try {
@@ -71,25 +60,25 @@ const created = new Map<string, CreatedVm>();
 
 /** The source namespace of VMs and one backup of it, shared by the cases. */
 async function backupOfManyVms(): Promise<void> {
-  await createNamespace(cp.kube, SRC);
-  await cp.kube.create(instancetype({ name: 'pr-it', cpu: 2, memory: '2Gi' }));
-  await cp.kube.create(preference({ name: 'pr-pref', namespace: SRC }));
+  await createNamespace(env.cp.kube, SRC);
+  await env.cp.kube.create(instancetype({ name: 'pr-it', cpu: 2, memory: '2Gi' }));
+  await env.cp.kube.create(preference({ name: 'pr-pref', namespace: SRC }));
   for (let i = 0; i < VMS; i += 10) {
     await Promise.all(
       Array.from({ length: Math.min(10, VMS - i) }, async (_, j) => {
         const name = `vm-${String(i + j).padStart(3, '0')}`;
         const vm = virtualMachine({ name, namespace: SRC, instancetype: { name: 'pr-it' }, preference: { name: 'pr-pref', kind: MatcherKinds.preference } });
-        created.set(name, await createVmLikeKubeVirt(cp.kube, vm));
+        created.set(name, await createVmLikeKubeVirt(env.cp.kube, vm));
       }),
     );
   }
-  const backup = await velero.velero(['backup', 'create', BACKUP, '--include-namespaces', SRC, '--snapshot-volumes=false', '--wait']);
+  const backup = await env.velero.velero(['backup', 'create', BACKUP, '--include-namespaces', SRC, '--snapshot-volumes=false', '--wait']);
   expect(backup.code, backup.stderr).toBe(0);
-  expect(statusOf(await velero.waitForBackup(BACKUP)).phase).toBe('Completed');
+  expect(statusOf(await env.velero.waitForBackup(BACKUP)).phase).toBe('Completed');
 }
 
 async function count(ns: string, apiVersion: string, kind: string): Promise<number> {
-  return (await cp.kube.list({ apiVersion, kind, namespace: ns })).length;
+  return (await env.cp.kube.list({ apiVersion, kind, namespace: ns })).length;
 }
 
 interface Killed {
@@ -105,12 +94,12 @@ interface Killed {
 async function restoreAndKill(restore: string, dst: string, when: (revisions: number, vms: number) => boolean): Promise<{ killed: Killed; status: ReturnType<typeof statusOf>; describe: string }> {
   // No plugin process of ours is left from earlier operations (Velero shuts them down after each one),
   // so every one seen from here on serves this restore.
-  await waitFor('earlier plugin processes gone', async () => (ourPluginPids(velero.pluginDir).length === 0 ? true : undefined), { timeoutMs: 30_000 });
+  await waitFor('earlier plugin processes gone', async () => (ourPluginPids(env.velero.pluginDir).length === 0 ? true : undefined), { timeoutMs: 30_000 });
   const startsBefore = pluginStarts();
-  const started = await velero.velero(['restore', 'create', restore, '--from-backup', BACKUP, '--namespace-mappings', `${SRC}:${dst}`]);
+  const started = await env.velero.velero(['restore', 'create', restore, '--from-backup', BACKUP, '--namespace-mappings', `${SRC}:${dst}`]);
   expect(started.code, started.stderr).toBe(0);
   const killed = await waitFor(`our plugin process serving restore ${restore}, at the chosen moment`, async () => {
-    const pids = ourPluginPids(velero.pluginDir);
+    const pids = ourPluginPids(env.velero.pluginDir);
     if (pids.length === 0) return undefined;
     const revisions = await count(dst, 'apps/v1', 'ControllerRevision').catch(() => 0);
     const vms = await count(dst, 'kubevirt.io/v1', 'VirtualMachine').catch(() => 0);
@@ -118,31 +107,31 @@ async function restoreAndKill(restore: string, dst: string, when: (revisions: nu
     process.kill(pids[0] ?? -1, 'SIGKILL');
     return { pid: pids[0] ?? -1, revisionsBefore: revisions, vmsBefore: vms };
   }, { timeoutMs: 120_000, intervalMs: 20 });
-  const status = statusOf(await velero.waitForRestore(restore, 300_000));
-  const describe = (await velero.velero(['restore', 'describe', restore, '--details'])).stdout;
+  const status = statusOf(await env.velero.waitForRestore(restore, 300_000));
+  const describe = (await env.velero.velero(['restore', 'describe', restore, '--details'])).stdout;
   // Velero noticed and started a new plugin process for the rest of the restore.
-  expect(ourPluginPids(velero.pluginDir)).not.toContain(killed.pid);
+  expect(ourPluginPids(env.velero.pluginDir)).not.toContain(killed.pid);
   expect(pluginStarts() - startsBefore, `Velero started our plugin again after the kill:\n${describe}`).toBeGreaterThanOrEqual(2);
   return { killed, status, describe };
 }
 
 function pluginStarts(): number {
-  const path = `path=${join(velero.pluginDir, PLUGIN_BINARY)}`;
-  return velero.logs().split('\n').filter((l) => l.includes('msg="plugin started"') && l.includes(path)).length;
+  const path = `path=${join(env.velero.pluginDir, PLUGIN_BINARY)}`;
+  return env.velero.logs().split('\n').filter((l) => l.includes('msg="plugin started"') && l.includes(path)).length;
 }
 
 /** What is in the cluster: every VM in `dst`, pinned to its original revisions, which it owns. */
 async function expectAllVmsBack(dst: string): Promise<void> {
-  const vms = await cp.kube.list({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: dst });
+  const vms = await env.cp.kube.list({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: dst });
   expect(vms.map((v) => v.metadata.name).sort()).toEqual([...created.keys()].sort());
   expect(await count(dst, 'apps/v1', 'ControllerRevision')).toBe(2 * VMS);
   // Ownership is given by a Velero v2 operation that may finish just after the phase: wait for it.
   await waitFor('every revision owned by its restored VM', async () => {
-    const now = await cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: dst });
+    const now = await env.cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: dst });
     return now.every((r) => r.metadata.ownerReferences?.length === 1) ? true : undefined;
   }, { timeoutMs: 60_000, intervalMs: 500 });
   const owned = new Map(
-    (await cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: dst })).map((r) => [r.metadata.name ?? '', r]),
+    (await env.cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: dst })).map((r) => [r.metadata.name ?? '', r]),
   );
   for (const vm of vms) {
     const before = created.get(vm.metadata.name ?? '');
@@ -187,13 +176,13 @@ describe('Velero restarts our plugin process when it dies mid-restore', () => {
       expect(status.phase, describe).toBe('Completed');
     } else {
       expect(status.phase, describe).toBe('PartiallyFailed');
-      const restoredFirst = await cp.kube.list({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: dst });
+      const restoredFirst = await env.cp.kube.list({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: dst });
       expect(restoredFirst.map((v) => v.metadata.name)).not.toContain(cut[0]);
       expect(restoredFirst).toHaveLength(VMS - 1);
-      const again = await velero.velero(['restore', 'create', 'pr-busy-r2', '--from-backup', BACKUP, '--namespace-mappings', `${SRC}:${dst}`, '--wait']);
+      const again = await env.velero.velero(['restore', 'create', 'pr-busy-r2', '--from-backup', BACKUP, '--namespace-mappings', `${SRC}:${dst}`, '--wait']);
       expect(again.code, again.stderr).toBe(0);
-      const second = statusOf(await velero.waitForRestore('pr-busy-r2'));
-      expect(second, (await velero.velero(['restore', 'describe', 'pr-busy-r2', '--details'])).stdout).toMatchObject({ phase: 'Completed' });
+      const second = statusOf(await env.velero.waitForRestore('pr-busy-r2'));
+      expect(second, (await env.velero.velero(['restore', 'describe', 'pr-busy-r2', '--details'])).stdout).toMatchObject({ phase: 'Completed' });
       expect(second.errors ?? 0).toBe(0);
     }
     await expectAllVmsBack(dst);

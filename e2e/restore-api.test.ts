@@ -8,13 +8,13 @@
 // is played step by step here, in Velero's order (pkg/restore/restore.go); the same scenarios through a
 // real Velero server are in e2e/restore-velero.test.ts.
 import { KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { BackupVirtualMachineAction } from '../src/actions/backup-virtualmachine-action.ts';
 import { RestoreVmAction } from '../src/actions/restore-vm-action.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import { preparedByVelero as preparedItem, recordingLogger as recordingLog } from '../test/actions/restore-test-kit.ts';
 import type { Backup, JsonObject, KubeObject, Restore } from '../src/velero/types.ts';
-import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import { useControlPlane } from './harness/setup.ts';
 import { waitFor } from './harness/process.ts';
 import {
   createNamespace,
@@ -25,17 +25,13 @@ import {
   virtualMachine,
 } from './fixtures/kubevirt.ts';
 
-let cp: ControlPlane;
+const env = useControlPlane({ controllerManager: true });
 let kube: KubeClient;
 
-beforeAll(async () => {
-  cp = await startControlPlane({ controllerManager: true });
+beforeAll(() => {
   const kc = new KubeConfig();
-  kc.loadFromFile(cp.kubeconfigPath);
+  kc.loadFromFile(env.cp.kubeconfigPath);
   kube = new KubeClient({ kubeConfig: kc });
-});
-afterAll(async () => {
-  await cp?.stop();
 });
 
 const backup: Backup = { apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'b1', namespace: 'velero', uid: 'backup-uid-1' }, spec: {} };
@@ -48,15 +44,15 @@ const revisionKey = (namespace: string, name: string) => ({ apiVersion: 'apps/v1
 
 /** A VM made the KubeVirt way in `ns`, then passed through the real backup action: what the backup holds. */
 async function backedUpVm(ns: string, itName: string, style: 'status-refs' | 'spec-revision-name' = 'status-refs') {
-  await createNamespace(cp.kube, ns);
-  await cp.kube.create(instancetype({ name: itName, cpu: 1, memory: '2Gi' }));
-  await cp.kube.create(preference({ name: 'fedora', namespace: ns }));
+  await createNamespace(env.cp.kube, ns);
+  await env.cp.kube.create(instancetype({ name: itName, cpu: 1, memory: '2Gi' }));
+  await env.cp.kube.create(preference({ name: 'fedora', namespace: ns }));
   const created = await createVmLikeKubeVirt(
-    cp.kube,
+    env.cp.kube,
     virtualMachine({ name: 'vm1', namespace: ns, instancetype: { name: itName }, preference: { name: 'fedora', kind: 'virtualmachinepreference' } }),
     { style },
   );
-  const live = await cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: 'vm1' });
+  const live = await env.cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: 'vm1' });
   const stored = await new BackupVirtualMachineAction(kube).execute({ item: live as KubeObject, backup, log: recordingLog() });
   return { stored: stored.item, created };
 }
@@ -74,8 +70,8 @@ describe('restore-vm-action on a real API server', () => {
     const { stored, created } = await backedUpVm('rs-src', 'it-excluded');
     const original = created.instancetypeRevision as KubeObject;
     // The instance type changes after the backup; the restore must still give the VM the original.
-    await cp.kube.mergePatch({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name: 'it-excluded' }, { spec: { cpu: { guest: 8 } } });
-    await createNamespace(cp.kube, 'rs-dst');
+    await env.cp.kube.mergePatch({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name: 'it-excluded' }, { spec: { cpu: { guest: 8 } } });
+    await createNamespace(env.cp.kube, 'rs-dst');
     const restore = restoreOf('r-excluded', { namespaceMapping: { 'rs-src': 'rs-dst' } });
     const action = new RestoreVmAction({ kube, veleroNamespace: undefined });
     const log = recordingLog();
@@ -106,7 +102,7 @@ describe('restore-vm-action on a real API server', () => {
     ]);
 
     // No orphans: deleting the restored VM deletes its revisions (real garbage collector).
-    await cp.kube.delete({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'rs-dst', name: 'vm1' });
+    await env.cp.kube.delete({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'rs-dst', name: 'vm1' });
     await waitFor(
       'revisions garbage-collected with the VM',
       async () => ((await kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: 'rs-dst' })).length === 0 ? true : undefined),
@@ -117,14 +113,14 @@ describe('restore-vm-action on a real API server', () => {
 
   it('backup made without this plugin (KubeVirt >= 1.5 VM, revisions restored first): pinned from the status, restored, owned', async () => {
     const ns = 'rs-plain';
-    await createNamespace(cp.kube, ns);
-    await cp.kube.create(instancetype({ name: 'it-plain', cpu: 3, memory: '3Gi' }));
-    const created = await createVmLikeKubeVirt(cp.kube, virtualMachine({ name: 'vm1', namespace: ns, instancetype: { name: 'it-plain' } }));
+    await createNamespace(env.cp.kube, ns);
+    await env.cp.kube.create(instancetype({ name: 'it-plain', cpu: 3, memory: '3Gi' }));
+    const created = await createVmLikeKubeVirt(env.cp.kube, virtualMachine({ name: 'vm1', namespace: ns, instancetype: { name: 'it-plain' } }));
     // What any backup holds of the VM: spec without revisionName, status with the reference.
-    const stored = (await cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: 'vm1' })) as KubeObject;
+    const stored = (await env.cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: 'vm1' })) as KubeObject;
     expect((stored['spec'] as JsonObject)['instancetype']).not.toHaveProperty('revisionName');
     const name = created.instancetypeRevision?.metadata.name ?? '';
-    await createNamespace(cp.kube, 'rs-plain-dst');
+    await createNamespace(env.cp.kube, 'rs-plain-dst');
     const restore = restoreOf('r-plain', { namespaceMapping: { [ns]: 'rs-plain-dst' } });
     // Velero restores controllerrevisions.apps before virtualmachines.kubevirt.io, labelled with the restore.
     const revision = structuredClone(created.instancetypeRevision as KubeObject);
@@ -148,8 +144,8 @@ describe('restore-vm-action on a real API server', () => {
     const { stored, created } = await backedUpVm('rs-there', 'it-there', 'spec-revision-name');
     const name = created.instancetypeRevision?.metadata.name ?? '';
     // Same namespace, VM deleted (revisions orphaned by hand), revision content replaced.
-    await cp.kube.delete({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'rs-there', name: 'vm1' }, 'Orphan');
-    await cp.kube.delete(revisionKey('rs-there', name));
+    await env.cp.kube.delete({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'rs-there', name: 'vm1' }, 'Orphan');
+    await env.cp.kube.delete(revisionKey('rs-there', name));
     await waitFor('revision gone', async () => ((await kube.get(revisionKey('rs-there', name))) === undefined ? true : undefined), { timeoutMs: 30_000 });
     const other = structuredClone(created.instancetypeRevision as KubeObject);
     for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'ownerReferences', 'managedFields']) delete other.metadata[k];
@@ -166,7 +162,7 @@ describe('restore-vm-action on a real API server', () => {
 
   it('a revision in the target namespace controlled by another object: the API server refuses a second controller, it is left alone', async () => {
     const { stored, created } = await backedUpVm('rs-held', 'it-held');
-    await createNamespace(cp.kube, 'rs-held-dst');
+    await createNamespace(env.cp.kube, 'rs-held-dst');
     const holder = await kube.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'holder', namespace: 'rs-held-dst' } });
     const held = { apiVersion: 'v1', kind: 'ConfigMap', name: 'holder', uid: holder.metadata.uid ?? '', controller: true };
     const names = [created.instancetypeRevision, created.preferenceRevision].map((r) => r?.metadata.name ?? '');
@@ -197,8 +193,8 @@ describe('restore-vm-action on a real API server', () => {
     const { stored, created } = await backedUpVm('rs-refuse', 'it-refuse');
     const withoutCopies = structuredClone(stored);
     delete withoutCopies.metadata.annotations?.['velero.kubevirt.io/revision-copies'];
-    await cp.kube.delete({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name: 'it-refuse' });
-    await createNamespace(cp.kube, 'rs-refuse-dst');
+    await env.cp.kube.delete({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name: 'it-refuse' });
+    await createNamespace(env.cp.kube, 'rs-refuse-dst');
     const restore = restoreOf('r-refuse', { namespaceMapping: { 'rs-refuse': 'rs-refuse-dst' } });
     const action = new RestoreVmAction({ kube, veleroNamespace: undefined });
     await action.execute({ item: preparedItem(withoutCopies), itemFromBackup: withoutCopies, restore, log: recordingLog() });
@@ -208,15 +204,15 @@ describe('restore-vm-action on a real API server', () => {
   });
 
   it('reads its defaults from the plugin ConfigMap in Velero namespace', async () => {
-    await createNamespace(cp.kube, 'velero');
-    await cp.kube.create({
+    await createNamespace(env.cp.kube, 'velero');
+    await env.cp.kube.create({
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'kv-restore', namespace: 'velero', labels: { 'velero.io/plugin-config': '', 'kubevirt-velero-plugin/restore-vm-action': 'RestoreItemActionV2' } },
       data: { 'missing-revision-policy': 'fail' },
     });
     const { stored } = await backedUpVm('rs-cm', 'it-cm');
-    await createNamespace(cp.kube, 'rs-cm-dst');
+    await createNamespace(env.cp.kube, 'rs-cm-dst');
     const restore = restoreOf('r-cm', { namespaceMapping: { 'rs-cm': 'rs-cm-dst' } });
     const action = new RestoreVmAction({ kube, veleroNamespace: 'velero' });
     const log = recordingLog();
@@ -230,23 +226,23 @@ describe('cost of a restore on a real API server', () => {
   it('a plain restore of 40 VMs sharing an instance type and preference: API requests per VM and Execute latency', async () => {
     const ns = 'rs-many';
     const n = 40;
-    await createNamespace(cp.kube, ns);
-    await cp.kube.create(instancetype({ name: 'it-many', cpu: 1, memory: '1Gi' }));
-    await cp.kube.create(preference({ name: 'pref-many' }));
+    await createNamespace(env.cp.kube, ns);
+    await env.cp.kube.create(instancetype({ name: 'it-many', cpu: 1, memory: '1Gi' }));
+    await env.cp.kube.create(preference({ name: 'pref-many' }));
     const backupAction = new BackupVirtualMachineAction(kube);
     const stored: KubeObject[] = [];
     const revisions: KubeObject[] = [];
     for (let i = 0; i < n; i++) {
       const created = await createVmLikeKubeVirt(
-        cp.kube,
+        env.cp.kube,
         virtualMachine({ name: `vm${i}`, namespace: ns, instancetype: { name: 'it-many' }, preference: { name: 'pref-many' } }),
       );
       revisions.push(created.instancetypeRevision as KubeObject, created.preferenceRevision as KubeObject);
-      const live = (await cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: `vm${i}` })) as KubeObject;
+      const live = (await env.cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: ns, name: `vm${i}` })) as KubeObject;
       stored.push((await backupAction.execute({ item: live, backup, log: recordingLog() })).item);
     }
     // Velero restores controllerrevisions.apps before virtualmachines.kubevirt.io.
-    await createNamespace(cp.kube, 'rs-many-dst');
+    await createNamespace(env.cp.kube, 'rs-many-dst');
     for (const r of revisions) {
       const copy = structuredClone(r);
       for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'ownerReferences', 'managedFields']) delete copy.metadata[k];

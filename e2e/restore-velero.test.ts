@@ -3,46 +3,31 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject, KubeObject } from '../src/velero/types.ts';
-import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
+import type { ControlPlane } from './harness/control-plane.ts';
 import { waitFor } from './harness/process.ts';
+import { useControlPlane, useVelero } from './harness/setup.ts';
 import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
-import {
-  createNamespace,
-  createVmLikeKubeVirt,
-  INSTANCETYPE_API_VERSION,
-  instancetype,
-  preference,
-  startVmLikeKubeVirt,
-  virtualMachine,
-  type CreatedVm,
-} from './fixtures/kubevirt.ts';
+import { createNamespace, createVmLikeKubeVirt, INSTANCETYPE_API_VERSION, instancetype, preference, startVmLikeKubeVirt, virtualMachine, type CreatedVm } from './fixtures/kubevirt.ts';
 
-let cp: ControlPlane;
-
-beforeAll(async () => {
-  cp = await startControlPlane({ controllerManager: true });
-});
-afterAll(async () => {
-  await cp?.stop();
-});
+const env = useControlPlane({ controllerManager: true });
 
 const vmKey = (namespace: string, name: string) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace, name });
 const revisionKey = (namespace: string, name: string) => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace, name });
 const clusterItKey = (name: string) => ({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name });
 
 async function gone(what: string, key: Parameters<ControlPlane['kube']['get']>[0]): Promise<void> {
-  await waitFor(what, async () => ((await cp.kube.get(key)) === undefined ? true : undefined), { timeoutMs: 90_000, intervalMs: 500 });
+  await waitFor(what, async () => ((await env.cp.kube.get(key)) === undefined ? true : undefined), { timeoutMs: 90_000, intervalMs: 500 });
 }
 
 /** A namespace with a cluster instance type, a namespaced preference and a VM using both, KubeVirt >= 1.5 style. */
 async function vmWithRevisions(ns: string, itName: string, labels: Record<string, string> = {}): Promise<CreatedVm> {
-  await createNamespace(cp.kube, ns);
-  await cp.kube.create(instancetype({ name: itName, cpu: 2, memory: '2Gi' }));
-  await cp.kube.create(preference({ name: 'pref', namespace: ns }));
+  await createNamespace(env.cp.kube, ns);
+  await env.cp.kube.create(instancetype({ name: itName, cpu: 2, memory: '2Gi' }));
+  await env.cp.kube.create(preference({ name: 'pref', namespace: ns }));
   return createVmLikeKubeVirt(
-    cp.kube,
+    env.cp.kube,
     virtualMachine({ name: 'vm1', namespace: ns, labels, instancetype: { name: itName }, preference: { name: 'pref', kind: 'virtualmachinepreference' } }),
   );
 }
@@ -54,8 +39,8 @@ async function vmWithRevisions(ns: string, itName: string, labels: Record<string
  */
 async function veleroDeployment(): Promise<void> {
   const key = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'velero', name: 'velero' };
-  if ((await cp.kube.get(key)) !== undefined) return;
-  await cp.kube.create({
+  if ((await env.cp.kube.get(key)) !== undefined) return;
+  await env.cp.kube.create({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'velero', namespace: 'velero', labels: { component: 'velero' } },
@@ -112,46 +97,40 @@ function expectOwnedBy(revision: KubeObject | undefined, vm: KubeObject | undefi
 }
 
 describe('with this plugin', () => {
-  let velero: Velero;
-  beforeAll(async () => {
-    velero = await startVelero(cp, { pluginDir: await makePluginDir() });
-    await veleroDeployment();
-  });
-  afterAll(async () => {
-    await velero?.stop();
-  });
+  useVelero({ on: env });
+  beforeAll(veleroDeployment);
 
   it('VM backed up alone by label selector; VM, instance type and preference deleted; restored with the ORIGINAL revisions, owned by the new VM', async () => {
     const ns = 'rv-selector';
     const created = await vmWithRevisions(ns, 'rv-sel-it', { app: 'rv-sel' });
     const itRev = created.instancetypeRevision?.metadata.name ?? '';
     const prefRev = created.preferenceRevision?.metadata.name ?? '';
-    await veleroOk(velero, ['backup', 'create', 'rv-sel-b', '--include-namespaces', ns, '--selector', 'app=rv-sel', '--snapshot-volumes=false', '--wait']);
-    expect(statusOf(await velero.waitForBackup('rv-sel-b')).phase).toBe('Completed');
+    await veleroOk(env.velero, ['backup', 'create', 'rv-sel-b', '--include-namespaces', ns, '--selector', 'app=rv-sel', '--snapshot-volumes=false', '--wait']);
+    expect(statusOf(await env.velero.waitForBackup('rv-sel-b')).phase).toBe('Completed');
 
     // The instance type changes, then everything goes away (the VM's revisions with it, by GC).
-    await cp.kube.mergePatch(clusterItKey('rv-sel-it'), { spec: { cpu: { guest: 16 } } });
-    await cp.kube.delete(vmKey(ns, 'vm1'));
+    await env.cp.kube.mergePatch(clusterItKey('rv-sel-it'), { spec: { cpu: { guest: 16 } } });
+    await env.cp.kube.delete(vmKey(ns, 'vm1'));
     await gone('instancetype revision collected', revisionKey(ns, itRev));
     await gone('preference revision collected', revisionKey(ns, prefRev));
-    await cp.kube.delete(clusterItKey('rv-sel-it'));
-    await cp.kube.delete({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachinePreference', namespace: ns, name: 'pref' });
+    await env.cp.kube.delete(clusterItKey('rv-sel-it'));
+    await env.cp.kube.delete({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachinePreference', namespace: ns, name: 'pref' });
 
-    await veleroOk(velero, ['restore', 'create', 'rv-sel-r', '--from-backup', 'rv-sel-b', '--selector', 'app=rv-sel', '--wait']);
-    const restore = await velero.waitForRestore('rv-sel-r');
+    await veleroOk(env.velero, ['restore', 'create', 'rv-sel-r', '--from-backup', 'rv-sel-b', '--selector', 'app=rv-sel', '--wait']);
+    const restore = await env.velero.waitForRestore('rv-sel-r');
     expect(statusOf(restore), JSON.stringify(restore['status'])).toMatchObject({ phase: 'Completed' });
     expect(statusOf(restore).errors ?? 0).toBe(0);
-    expect(warningsOf(await restoreDescribe(velero, 'rv-sel-r'))).toEqual([]);
+    expect(warningsOf(await restoreDescribe(env.velero, 'rv-sel-r'))).toEqual([]);
 
-    const vm = await cp.kube.get(vmKey(ns, 'vm1'));
+    const vm = await env.cp.kube.get(vmKey(ns, 'vm1'));
     expect(vm?.['spec']).toMatchObject({ instancetype: { name: 'rv-sel-it', revisionName: itRev }, preference: { name: 'pref', revisionName: prefRev } });
     expect(vm?.metadata.annotations?.['velero.kubevirt.io/revision-copies']).toBeUndefined();
-    const rev = await cp.kube.get(revisionKey(ns, itRev));
+    const rev = await env.cp.kube.get(revisionKey(ns, itRev));
     expect(rev?.['data']).toEqual(created.instancetypeRevision?.['data']); // 2 CPUs, not 16
     expectOwnedBy(rev, vm);
-    expectOwnedBy(await cp.kube.get(revisionKey(ns, prefRev)), vm);
-    expect(await cp.kube.get(clusterItKey('rv-sel-it'))).toBeDefined();
-    const logs = await restoreLogs(velero, 'rv-sel-r');
+    expectOwnedBy(await env.cp.kube.get(revisionKey(ns, prefRev)), vm);
+    expect(await env.cp.kube.get(clusterItKey('rv-sel-it'))).toBeDefined();
+    const logs = await restoreLogs(env.velero, 'rv-sel-r');
     expect(logs).toContain(`instancetype revision ${itRev} (VirtualMachineClusterInstancetype rv-sel-it): restored from the backup`);
     expect(logs).toContain(`revision ${itRev}: owned by VirtualMachine ${ns}/vm1`);
     // Execute and AreAdditionalItemsReady ran in the same plugin process, as the action relies on.
@@ -162,36 +141,36 @@ describe('with this plugin', () => {
     const ns = 'rv-excl';
     const created = await vmWithRevisions(ns, 'rv-excl-it');
     const itRev = created.instancetypeRevision?.metadata.name ?? '';
-    await veleroOk(velero, ['backup', 'create', 'rv-excl-b', '--include-namespaces', ns, '--exclude-resources', 'controllerrevisions.apps', '--snapshot-volumes=false', '--wait']);
-    expect(statusOf(await velero.waitForBackup('rv-excl-b')).phase).toBe('Completed');
-    const stored = [...velero.readBackupTarball('rv-excl-b').keys()];
+    await veleroOk(env.velero, ['backup', 'create', 'rv-excl-b', '--include-namespaces', ns, '--exclude-resources', 'controllerrevisions.apps', '--snapshot-volumes=false', '--wait']);
+    expect(statusOf(await env.velero.waitForBackup('rv-excl-b')).phase).toBe('Completed');
+    const stored = [...env.velero.readBackupTarball('rv-excl-b').keys()];
     expect(stored.filter((k) => k.includes('controllerrevisions'))).toEqual([]);
-    await cp.kube.mergePatch(clusterItKey('rv-excl-it'), { spec: { memory: { guest: '64Gi' } } });
+    await env.cp.kube.mergePatch(clusterItKey('rv-excl-it'), { spec: { memory: { guest: '64Gi' } } });
 
-    await veleroOk(velero, ['restore', 'create', 'rv-excl-r', '--from-backup', 'rv-excl-b', '--namespace-mappings', `${ns}:rv-excl-dst`, '--wait']);
-    expect(statusOf(await velero.waitForRestore('rv-excl-r'))).toMatchObject({ phase: 'Completed' });
+    await veleroOk(env.velero, ['restore', 'create', 'rv-excl-r', '--from-backup', 'rv-excl-b', '--namespace-mappings', `${ns}:rv-excl-dst`, '--wait']);
+    expect(statusOf(await env.velero.waitForRestore('rv-excl-r'))).toMatchObject({ phase: 'Completed' });
     // Velero rightly says the instance type changed since the backup; nothing else (no missing revisions).
-    expect(warningsOf(await restoreDescribe(velero, 'rv-excl-r'))).toEqual([
+    expect(warningsOf(await restoreDescribe(env.velero, 'rv-excl-r'))).toEqual([
       'could not restore, VirtualMachineClusterInstancetype:rv-excl-it already exists. Warning: the in-cluster version is different than the backed-up version',
     ]);
 
-    const vm = await cp.kube.get(vmKey('rv-excl-dst', 'vm1'));
-    const rev = await cp.kube.get(revisionKey('rv-excl-dst', itRev));
+    const vm = await env.cp.kube.get(vmKey('rv-excl-dst', 'vm1'));
+    const rev = await env.cp.kube.get(revisionKey('rv-excl-dst', itRev));
     expect((rev?.['data'] as JsonObject | undefined)?.['spec']).toEqual({ cpu: { guest: 2 }, memory: { guest: '2Gi' } });
     expect(rev?.metadata.labels).toMatchObject(created.instancetypeRevision?.metadata.labels ?? {});
     expectOwnedBy(rev, vm);
-    expect(await restoreLogs(velero, 'rv-excl-r')).toContain('re-created from the point-in-time copy in the backed-up VM (exact)');
+    expect(await restoreLogs(env.velero, 'rv-excl-r')).toContain('re-created from the point-in-time copy in the backed-up VM (exact)');
 
-    await cp.kube.delete(vmKey('rv-excl-dst', 'vm1'));
+    await env.cp.kube.delete(vmKey('rv-excl-dst', 'vm1'));
     await gone('re-created revision collected with its VM', revisionKey('rv-excl-dst', itRev));
   });
 
   it('a running KubeVirt <= 1.4 VM restored with expand-vms, run strategy Halted and new identities; its VMI and launcher pod are left to KubeVirt', async () => {
     const ns = 'rv-knobs';
-    await createNamespace(cp.kube, ns);
-    await cp.kube.create(instancetype({ name: 'rv-knobs-it', cpu: 2, memory: '3Gi' }));
+    await createNamespace(env.cp.kube, ns);
+    await env.cp.kube.create(instancetype({ name: 'rv-knobs-it', cpu: 2, memory: '3Gi' }));
     const created = await createVmLikeKubeVirt(
-      cp.kube,
+      env.cp.kube,
       virtualMachine({
         name: 'vm1',
         namespace: ns,
@@ -201,22 +180,22 @@ describe('with this plugin', () => {
       }),
       { style: 'spec-revision-name' },
     );
-    await startVmLikeKubeVirt(cp.kube, created.vm);
-    await veleroOk(velero, ['backup', 'create', 'rv-knobs-b', '--include-namespaces', ns, '--snapshot-volumes=false', '--wait']);
-    expect(statusOf(await velero.waitForBackup('rv-knobs-b')).phase).toBe('Completed');
-    await cp.kube.mergePatch(clusterItKey('rv-knobs-it'), { spec: { memory: { guest: '48Gi' } } });
+    await startVmLikeKubeVirt(env.cp.kube, created.vm);
+    await veleroOk(env.velero, ['backup', 'create', 'rv-knobs-b', '--include-namespaces', ns, '--snapshot-volumes=false', '--wait']);
+    expect(statusOf(await env.velero.waitForBackup('rv-knobs-b')).phase).toBe('Completed');
+    await env.cp.kube.mergePatch(clusterItKey('rv-knobs-it'), { spec: { memory: { guest: '48Gi' } } });
 
-    await veleroOk(velero, [
+    await veleroOk(env.velero, [
       'restore', 'create', 'rv-knobs-r', '--from-backup', 'rv-knobs-b', '--namespace-mappings', `${ns}:rv-knobs-dst`,
       '--labels', 'velero.kubevirt.io/expand-vms=true,velero.kubevirt.io/restore-run-strategy=Halted,velero.kubevirt.io/clear-mac-address=true,velero.kubevirt.io/generate-new-firmware-uuid=true',
       '--wait',
     ]);
-    const restore = await velero.waitForRestore('rv-knobs-r');
-    expect(statusOf(restore), await restoreDescribe(velero, 'rv-knobs-r')).toMatchObject({ phase: 'Completed' });
-    expect(warningsOf(await restoreDescribe(velero, 'rv-knobs-r'))).toEqual([
+    const restore = await env.velero.waitForRestore('rv-knobs-r');
+    expect(statusOf(restore), await restoreDescribe(env.velero, 'rv-knobs-r')).toMatchObject({ phase: 'Completed' });
+    expect(warningsOf(await restoreDescribe(env.velero, 'rv-knobs-r'))).toEqual([
       'could not restore, VirtualMachineClusterInstancetype:rv-knobs-it already exists. Warning: the in-cluster version is different than the backed-up version',
     ]);
-    const vm = await cp.kube.get(vmKey('rv-knobs-dst', 'vm1'));
+    const vm = await env.cp.kube.get(vmKey('rv-knobs-dst', 'vm1'));
     const spec = vm?.['spec'] as JsonObject;
     expect(spec).not.toHaveProperty('instancetype');
     expect(spec['runStrategy']).toBe('Halted');
@@ -226,22 +205,22 @@ describe('with this plugin', () => {
     expect((domain['firmware'] as JsonObject)['uuid']).toMatch(/^[0-9a-f-]{36}$/);
     expect((domain['firmware'] as JsonObject)['uuid']).not.toBe('5d307ca9-b3ef-428c-8861-06e72d69f223');
     // KubeVirt re-creates the VMI and launcher pod; they must not come back from the backup.
-    expect(await cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', namespace: 'rv-knobs-dst', name: 'vm1' })).toBeUndefined();
-    expect(await cp.kube.list({ apiVersion: 'v1', kind: 'Pod', namespace: 'rv-knobs-dst' })).toEqual([]);
-    expect(await restoreLogs(velero, 'rv-knobs-r')).toMatch(/VirtualMachine rv-knobs-dst\/vm1 expanded \(expand-vms is set\)/);
+    expect(await env.cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', namespace: 'rv-knobs-dst', name: 'vm1' })).toBeUndefined();
+    expect(await env.cp.kube.list({ apiVersion: 'v1', kind: 'Pod', namespace: 'rv-knobs-dst' })).toEqual([]);
+    expect(await restoreLogs(env.velero, 'rv-knobs-r')).toMatch(/VirtualMachine rv-knobs-dst\/vm1 expanded \(expand-vms is set\)/);
   });
 
   it('refuses a VM whose revision cannot come back under missing-revision-policy=fail, naming it', async () => {
     const ns = 'rv-fail';
     const created = await vmWithRevisions(ns, 'rv-fail-it');
-    await veleroOk(velero, ['backup', 'create', 'rv-fail-b', '--include-namespaces', ns, '--exclude-resources', 'controllerrevisions.apps', '--snapshot-volumes=false', '--wait']);
-    await veleroOk(velero, [
+    await veleroOk(env.velero, ['backup', 'create', 'rv-fail-b', '--include-namespaces', ns, '--exclude-resources', 'controllerrevisions.apps', '--snapshot-volumes=false', '--wait']);
+    await veleroOk(env.velero, [
       'restore', 'create', 'rv-fail-r', '--from-backup', 'rv-fail-b', '--namespace-mappings', `${ns}:rv-fail-dst`,
       '--labels', 'velero.kubevirt.io/missing-revision-policy=fail', '--wait',
     ]);
-    const restore = await velero.waitForRestore('rv-fail-r');
+    const restore = await env.velero.waitForRestore('rv-fail-r');
     expect(statusOf(restore).phase).toBe('PartiallyFailed');
-    const describe = await velero.velero(['restore', 'describe', 'rv-fail-r', '--details']);
+    const describe = await env.velero.velero(['restore', 'describe', 'rv-fail-r', '--details']);
     expect(describe.stdout).toContain(
       `VirtualMachine rv-fail-dst/vm1 cannot be restored: its instancetype revision ${created.instancetypeRevision?.metadata.name ?? ''} (VirtualMachineClusterInstancetype rv-fail-it)`,
     );
@@ -249,7 +228,7 @@ describe('with this plugin', () => {
 
   it('defaults from the plugin ConfigMap (missing-revision-policy=expand): a VM whose revisions were excluded comes back expanded from its copies', async () => {
     const cmKey = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'velero', name: 'kubevirt-velero-plugin-restore' };
-    await cp.kube.create({
+    await env.cp.kube.create({
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: cmKey.name, namespace: 'velero', labels: { 'velero.io/plugin-config': '', 'kubevirt-velero-plugin/restore-vm-action': 'RestoreItemActionV2' } },
@@ -258,21 +237,21 @@ describe('with this plugin', () => {
     try {
       const ns = 'rv-cm';
       await vmWithRevisions(ns, 'rv-cm-it');
-      await veleroOk(velero, ['backup', 'create', 'rv-cm-b', '--include-namespaces', ns, '--exclude-resources', 'controllerrevisions.apps', '--snapshot-volumes=false', '--wait']);
-      await cp.kube.mergePatch(clusterItKey('rv-cm-it'), { spec: { cpu: { guest: 12 } } });
-      await veleroOk(velero, ['restore', 'create', 'rv-cm-r', '--from-backup', 'rv-cm-b', '--namespace-mappings', `${ns}:rv-cm-dst`, '--wait']);
-      expect(statusOf(await velero.waitForRestore('rv-cm-r'))).toMatchObject({ phase: 'Completed' });
-      const vm = await cp.kube.get(vmKey('rv-cm-dst', 'vm1'));
+      await veleroOk(env.velero, ['backup', 'create', 'rv-cm-b', '--include-namespaces', ns, '--exclude-resources', 'controllerrevisions.apps', '--snapshot-volumes=false', '--wait']);
+      await env.cp.kube.mergePatch(clusterItKey('rv-cm-it'), { spec: { cpu: { guest: 12 } } });
+      await veleroOk(env.velero, ['restore', 'create', 'rv-cm-r', '--from-backup', 'rv-cm-b', '--namespace-mappings', `${ns}:rv-cm-dst`, '--wait']);
+      expect(statusOf(await env.velero.waitForRestore('rv-cm-r'))).toMatchObject({ phase: 'Completed' });
+      const vm = await env.cp.kube.get(vmKey('rv-cm-dst', 'vm1'));
       const spec = vm?.['spec'] as JsonObject;
       expect(spec).not.toHaveProperty('instancetype');
       expect(spec).not.toHaveProperty('preference');
       const domain = ((spec['template'] as JsonObject)['spec'] as JsonObject)['domain'] as JsonObject;
       expect(domain['cpu']).toMatchObject({ sockets: 2 }); // the original 2 CPUs, not today's 12
       expect(domain['memory']).toEqual({ guest: '2Gi' });
-      expect(await cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: 'rv-cm-dst' })).toEqual([]);
-      expect(await restoreLogs(velero, 'rv-cm-r')).toMatch(/missing-revision-policy=expand, expand-vms=false \(defaults from velero\/kubevirt-velero-plugin-restore/);
+      expect(await env.cp.kube.list({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: 'rv-cm-dst' })).toEqual([]);
+      expect(await restoreLogs(env.velero, 'rv-cm-r')).toMatch(/missing-revision-policy=expand, expand-vms=false \(defaults from velero\/kubevirt-velero-plugin-restore/);
     } finally {
-      await cp.kube.delete(cmKey);
+      await env.cp.kube.delete(cmKey);
     }
   });
 });
@@ -283,7 +262,7 @@ describe('backup made without this plugin', () => {
     const created = await vmWithRevisions(ns, 'rv-np-it');
     const itRev = created.instancetypeRevision?.metadata.name ?? '';
     // Velero with only the AWS plugin takes the backup...
-    const plain = await startVelero(cp, { pluginDir: await makePluginDir({ ours: false }) });
+    const plain = await startVelero(env.cp, { pluginDir: await makePluginDir({ ours: false }) });
     const saved = mkdtempSync(join(tmpdir(), 'kvp-e2e-saved-backup-'));
     try {
       const res = await plain.velero(['backup', 'create', 'rv-np-b', '--include-namespaces', ns, '--snapshot-volumes=false', '--wait']);
@@ -296,8 +275,8 @@ describe('backup made without this plugin', () => {
       await plain.stop();
     }
     // ...and a Velero with this plugin restores it (same Backup object, its files in the new store).
-    await cp.kube.mergePatch(clusterItKey('rv-np-it'), { spec: { cpu: { guest: 32 } } });
-    const velero = await startVelero(cp, { pluginDir: await makePluginDir() });
+    await env.cp.kube.mergePatch(clusterItKey('rv-np-it'), { spec: { cpu: { guest: 32 } } });
+    const velero = await startVelero(env.cp, { pluginDir: await makePluginDir() });
     await veleroDeployment();
     try {
       cpSync(join(saved, 'rv-np-b'), join(velero.bucketDir, 'backups', 'rv-np-b'), { recursive: true });
@@ -306,9 +285,9 @@ describe('backup made without this plugin', () => {
       const restore = await velero.waitForRestore('rv-np-r');
       expect(statusOf(restore), JSON.stringify(restore['status'])).toMatchObject({ phase: 'Completed' });
       expect(warningsOf(await restoreDescribe(velero, 'rv-np-r'))).toEqual([]);
-      const vm = await cp.kube.get(vmKey('rv-np-dst', 'vm1'));
+      const vm = await env.cp.kube.get(vmKey('rv-np-dst', 'vm1'));
       expect(vm?.['spec']).toMatchObject({ instancetype: { revisionName: itRev } });
-      const rev = await cp.kube.get(revisionKey('rv-np-dst', itRev));
+      const rev = await env.cp.kube.get(revisionKey('rv-np-dst', itRev));
       expect(rev?.['data']).toEqual(created.instancetypeRevision?.['data']);
       expectOwnedBy(rev, vm);
     } finally {

@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JsonObject, KubeObject } from '../src/velero/types.ts';
 import { createNamespace, createVmLikeKubeVirt, type CreatedVm, INSTANCETYPE_API_VERSION, instancetype, preference, virtualMachine } from './fixtures/kubevirt.ts';
-import { type ControlPlane, startControlPlane } from './harness/control-plane.ts';
 import { waitFor } from './harness/process.ts';
+import { useControlPlane } from './harness/setup.ts';
 import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
 
 const NS = 'np-src';
 const BACKUP = 'np-no-plugin';
-let cp: ControlPlane;
+const env = useControlPlane({ controllerManager: true });
 let velero: Velero;
 let created: CreatedVm;
 let saved: string;
@@ -35,16 +35,15 @@ async function restore(name: string, target: string, labels: string[] = []): Pro
 }
 
 beforeAll(async () => {
-  cp = await startControlPlane({ controllerManager: true });
-  await createNamespace(cp.kube, NS);
-  await cp.kube.create(instancetype({ name: 'np-it', cpu: 2, memory: '2Gi' }));
-  await cp.kube.create(preference({ name: 'np-pref', namespace: NS }));
+  await createNamespace(env.cp.kube, NS);
+  await env.cp.kube.create(instancetype({ name: 'np-it', cpu: 2, memory: '2Gi' }));
+  await env.cp.kube.create(preference({ name: 'np-pref', namespace: NS }));
   created = await createVmLikeKubeVirt(
-    cp.kube,
+    env.cp.kube,
     virtualMachine({ name: 'vm1', namespace: NS, instancetype: { name: 'np-it' }, preference: { name: 'np-pref', kind: 'VirtualMachinePreference' } }),
   );
   // A Velero with only the AWS plugin backs the namespace up, revisions excluded.
-  const plain = await startVelero(cp, { pluginDir: await makePluginDir({ ours: false }) });
+  const plain = await startVelero(env.cp, { pluginDir: await makePluginDir({ ours: false }) });
   saved = mkdtempSync(join(tmpdir(), 'kvp-e2e-no-plugin-'));
   try {
     const res = await plain.velero(['backup', 'create', BACKUP, '--include-namespaces', NS, '--exclude-resources', 'controllerrevisions.apps', '--snapshot-volumes=false', '--wait']);
@@ -60,19 +59,18 @@ beforeAll(async () => {
   }
   // The instance type changes after the backup; the VM and (through the garbage collector) its
   // revisions go away.
-  await cp.kube.mergePatch({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name: 'np-it' }, { spec: { cpu: { guest: 4 } } });
-  await cp.kube.delete(vmKey(NS));
+  await env.cp.kube.mergePatch({ apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name: 'np-it' }, { spec: { cpu: { guest: 4 } } });
+  await env.cp.kube.delete(vmKey(NS));
   const itRev = created.instancetypeRevision?.metadata.name ?? '';
-  await waitFor('revision collected', async () => ((await cp.kube.get(revisionKey(NS, itRev))) === undefined ? true : undefined), { timeoutMs: 90_000, intervalMs: 500 });
+  await waitFor('revision collected', async () => ((await env.cp.kube.get(revisionKey(NS, itRev))) === undefined ? true : undefined), { timeoutMs: 90_000, intervalMs: 500 });
 
-  velero = await startVelero(cp, { pluginDir: await makePluginDir() });
+  velero = await startVelero(env.cp, { pluginDir: await makePluginDir() });
   cpSync(join(saved, BACKUP), join(velero.bucketDir, 'backups', BACKUP), { recursive: true });
   await waitFor('backup synced into the new Velero', async () => ((await velero.getBackup(BACKUP)) !== undefined ? true : undefined), { timeoutMs: 120_000, intervalMs: 1000 });
 });
 
 afterAll(async () => {
   await velero?.stop();
-  await cp?.stop();
   if (saved) rmSync(saved, { recursive: true, force: true });
 });
 
@@ -82,13 +80,13 @@ describe('a backup made without this plugin, revisions excluded', () => {
     const prefRev = created.preferenceRevision?.metadata.name ?? '';
     const { restore: r, logs } = await restore('np-recreate', 'np-recreate');
     expect(statusOf(r).phase, JSON.stringify(r['status'])).toBe('Completed');
-    const vm = await cp.kube.get(vmKey('np-recreate'));
+    const vm = await env.cp.kube.get(vmKey('np-recreate'));
     // Pinned to the revision names the VM had (from the backed-up status), as KubeVirt would look them up.
     expect(vm?.['spec']).toMatchObject({ instancetype: { name: 'np-it', revisionName: itRev }, preference: { name: 'np-pref', revisionName: prefRev } });
-    const rev = await cp.kube.get(revisionKey('np-recreate', itRev));
+    const rev = await env.cp.kube.get(revisionKey('np-recreate', itRev));
     expect(((rev?.['data'] as JsonObject | undefined)?.['spec'] as JsonObject | undefined)?.['cpu']).toEqual({ guest: 4 });
     expect(rev?.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'VirtualMachine', name: 'vm1', uid: vm?.metadata.uid, controller: true });
-    expect(await cp.kube.get(revisionKey('np-recreate', prefRev))).toBeDefined();
+    expect(await env.cp.kube.get(revisionKey('np-recreate', prefRev))).toBeDefined();
     expect(logs).toContain(`re-created from the CURRENT definition`);
     expect(statusOf(r).warnings ?? 0).toBeGreaterThan(0);
   });
@@ -96,7 +94,7 @@ describe('a backup made without this plugin, revisions excluded', () => {
   it('policy expand: the VM comes back expanded, needing no revision', async () => {
     const { restore: r, logs } = await restore('np-expand', 'np-expand', ['velero.kubevirt.io/missing-revision-policy=expand']);
     expect(statusOf(r).phase, JSON.stringify(r['status'])).toBe('Completed');
-    const vm = await cp.kube.get(vmKey('np-expand'));
+    const vm = await env.cp.kube.get(vmKey('np-expand'));
     const spec = vm?.['spec'] as JsonObject;
     expect(spec['instancetype']).toBeUndefined();
     expect(spec['preference']).toBeUndefined();

@@ -2,45 +2,37 @@
 // older plugin framework on the other side of the gRPC connection. A VM with an instance type and a
 // preference is backed up and restored into another namespace, and comes back pinned to the same
 // revisions, owned by the restored VM.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlane } from './harness/control-plane.ts';
-import { makePluginDir, startVelero, type Velero } from './harness/velero.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useVelero } from './harness/setup.ts';
 import { createNamespace, createVmLikeKubeVirt, instancetype, preference, virtualMachine, type CreatedVm } from './fixtures/kubevirt.ts';
 import { ActionNames } from '../src/kubevirt/constants.ts';
 import type { KubeObject } from '../src/velero/types.ts';
 
 const NS = 'old-src';
 const TARGET = 'old-dst';
-let cp: ControlPlane;
-let velero: Velero;
+const env = useVelero({ velero: 'velero-old', controlPlane: { controllerManager: true } });
 let created: CreatedVm;
 
 beforeAll(async () => {
-  cp = await startControlPlane({ controllerManager: true });
-  velero = await startVelero(cp, { velero: 'velero-old', pluginDir: await makePluginDir() });
-  await createNamespace(cp.kube, NS);
-  await cp.kube.create(instancetype({ name: 'old.small', cpu: 2, memory: '2Gi' }));
-  await cp.kube.create(preference({ name: 'old-pref', namespace: NS }));
+  await createNamespace(env.cp.kube, NS);
+  await env.cp.kube.create(instancetype({ name: 'old.small', cpu: 2, memory: '2Gi' }));
+  await env.cp.kube.create(preference({ name: 'old-pref', namespace: NS }));
   created = await createVmLikeKubeVirt(
-    cp.kube,
+    env.cp.kube,
     virtualMachine({ name: 'vm1', namespace: NS, instancetype: { name: 'old.small' }, preference: { name: 'old-pref', kind: 'virtualmachinepreference' } }),
   );
-});
-afterAll(async () => {
-  await velero?.stop();
-  await cp?.stop();
 });
 
 const status = (o: KubeObject | undefined): { phase?: string; errors?: number } => (o?.['status'] ?? {}) as { phase?: string; errors?: number };
 
 describe('Velero v1.14 with this plugin', () => {
   it('runs the pinned older Velero', async () => {
-    const res = await velero.velero(['version', '--client-only']);
+    const res = await env.velero.velero(['version', '--client-only']);
     expect(res.stdout).toMatch(/Version: v1\.14\./);
   });
 
   it('lists our actions with their kinds', async () => {
-    const res = await velero.velero(['plugin', 'get', '-o', 'json']);
+    const res = await env.velero.velero(['plugin', 'get', '-o', 'json']);
     expect(res.code, res.stderr).toBe(0);
     const plugins = (JSON.parse(res.stdout) as { status: { plugins: { name: string; kind: string }[] } }).status.plugins;
     const ours = plugins.filter((p) => p.name.startsWith('kubevirt-velero-plugin/'));
@@ -50,11 +42,11 @@ describe('Velero v1.14 with this plugin', () => {
   });
 
   it('backs up the VM with its revisions, instance type and preference', async () => {
-    const res = await velero.velero(['backup', 'create', 'old-b1', '--include-namespaces', NS, '--snapshot-volumes=false', '--wait']);
+    const res = await env.velero.velero(['backup', 'create', 'old-b1', '--include-namespaces', NS, '--snapshot-volumes=false', '--wait']);
     expect(res.code, res.stderr).toBe(0);
-    const backup = await velero.waitForBackup('old-b1');
+    const backup = await env.velero.waitForBackup('old-b1');
     expect(status(backup)).toMatchObject({ phase: 'Completed' });
-    const items = velero.readBackupTarball('old-b1');
+    const items = env.velero.readBackupTarball('old-b1');
     const itRev = created.instancetypeRevision?.metadata.name ?? '';
     const prefRev = created.preferenceRevision?.metadata.name ?? '';
     expect([...items.keys()]).toEqual(
@@ -69,15 +61,15 @@ describe('Velero v1.14 with this plugin', () => {
   });
 
   it('restores into another namespace: the VM keeps its revisions, which the restored VM owns', async () => {
-    const res = await velero.velero(['restore', 'create', 'old-r1', '--from-backup', 'old-b1', '--namespace-mappings', `${NS}:${TARGET}`, '--wait']);
+    const res = await env.velero.velero(['restore', 'create', 'old-r1', '--from-backup', 'old-b1', '--namespace-mappings', `${NS}:${TARGET}`, '--wait']);
     expect(res.code, res.stderr).toBe(0);
-    const restore = await velero.waitForRestore('old-r1');
-    expect(status(restore).phase, (await velero.velero(['restore', 'describe', 'old-r1', '--details'])).stdout).toBe('Completed');
-    const vm = await cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: TARGET, name: 'vm1' });
+    const restore = await env.velero.waitForRestore('old-r1');
+    expect(status(restore).phase, (await env.velero.velero(['restore', 'describe', 'old-r1', '--details'])).stdout).toBe('Completed');
+    const vm = await env.cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: TARGET, name: 'vm1' });
     expect(vm).toBeDefined();
     for (const rev of [created.instancetypeRevision, created.preferenceRevision]) {
       const name = rev?.metadata.name ?? '';
-      const restored = await cp.kube.get({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: TARGET, name });
+      const restored = await env.cp.kube.get({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: TARGET, name });
       expect(restored?.['data'], name).toEqual(rev?.['data']);
       expect(restored?.metadata.ownerReferences, name).toEqual([
         { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm1', uid: vm?.metadata.uid, controller: true, blockOwnerDeletion: true },
