@@ -12,6 +12,7 @@ import { BackupVirtualMachineAction } from '../src/actions/backup-virtualmachine
 import { silentLogger } from '../src/host/logger.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import type { Backup, KubeObject } from '../src/velero/types.ts';
+import { inBatches } from './batches.ts';
 
 const VMS = Number(process.env['BENCH_BACKUP_VMS'] ?? 1000);
 const CONCURRENCY = 16;
@@ -21,27 +22,6 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const quiet = silentLogger;
-
-async function inBatches<T>(count: number, work: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array<T>(count);
-  let next = 0;
-  let failure: unknown;
-  // Every worker stops at the first failure, and that failure is the one reported.
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < count && failure === undefined) {
-        const i = next++;
-        try {
-          results[i] = await work(i);
-        } catch (err) {
-          failure ??= err;
-        }
-      }
-    }),
-  );
-  if (failure !== undefined) throw failure;
-  return results;
-}
 
 export async function benchBackup(): Promise<Record<string, number | string>> {
   if (!isBuilt('kube-apiserver') || !isBuilt('etcd')) {
@@ -54,7 +34,7 @@ export async function benchBackup(): Promise<Record<string, number | string>> {
     await cp.kube.create(instancetype({ name: 'u1-medium', cpu: 2, memory: '4Gi' }));
     await cp.kube.create(preference({ name: 'fedora' }));
     const setupStart = performance.now();
-    const vms: KubeObject[] = await inBatches(VMS, async (i) => {
+    const vms: KubeObject[] = await inBatches(VMS, CONCURRENCY, async (i) => {
       await cp.kube.create({
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',

@@ -34,6 +34,7 @@ import {
   type CreatedVm,
 } from '../e2e/fixtures/kubevirt.ts';
 import type { KubeObject } from '../src/velero/types.ts';
+import { inBatches } from './batches.ts';
 
 const SIZES = (process.env['KVP_BENCH_SIZES'] ?? '100,1000').split(',').map((s) => {
   const n = Number(s.trim());
@@ -77,24 +78,6 @@ interface PluginFigures {
   byMethod: Map<string, { calls: number; ms: number }>;
 }
 
-async function inBatches(count: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: unknown;
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < count && failure === undefined) {
-        const i = next++;
-        try {
-          await work(i);
-        } catch (err) {
-          failure ??= err;
-        }
-      }
-    }),
-  );
-  if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
-}
-
 /** The VM's matchers cycle through the four combinations of cluster and namespaced kinds. */
 function vmManifest(ns: string, i: number): KubeObject {
   const clusterIt = i % 2 === 0;
@@ -112,7 +95,7 @@ async function populate(cp: ControlPlane, ns: string, vms: number): Promise<Map<
   await cp.kube.create(instancetype({ name: NS_IT, namespace: ns, cpu: 4, memory: '4Gi' }));
   await cp.kube.create(preference({ name: NS_PREF, namespace: ns }));
   const created = new Map<string, CreatedVm>();
-  await inBatches(vms, async (i) => {
+  await inBatches(vms, CONCURRENCY, async (i) => {
     const c = await createVmLikeKubeVirt(cp.kube, vmManifest(ns, i));
     created.set(c.vm.metadata.name ?? '', c);
   });
