@@ -366,10 +366,12 @@ export class RestoreVmAction implements RestoreItemAction {
     // inside the plugin when done one request after another).
     const results = await Promise.all(revisions.map((name) => this.ownRevision(name, vm, vmKey, overdue, log)));
     const problems = results.flatMap((r) => (r.problem === undefined ? [] : [r.problem]));
-    const retry = results.some((r) => r.retry);
+    const retries = results.flatMap((r) => (r.retry === undefined ? [] : [r.retry]));
     progress.nCompleted = results.filter((r) => r.owned).length;
-    if (retry) {
-      progress.description = `setting owner references on revisions of VirtualMachine ${vmKey}`;
+    if (retries.length > 0) {
+      // Velero shows the description in `velero restore describe --details`: say what is retried and why.
+      progress.description = `setting owner references on revisions of VirtualMachine ${vmKey}; retrying: ${retries.join('; ')}`;
+      log.debug(progress.description);
       return progress;
     }
     progress.completed = true;
@@ -391,7 +393,7 @@ export class RestoreVmAction implements RestoreItemAction {
     vmKey: string,
     overdue: boolean,
     log: Logger,
-  ): Promise<{ owned: boolean; retry?: boolean; problem?: string }> {
+  ): Promise<{ owned: boolean; retry?: string; problem?: string }> {
     const key = revisionKey(name, vm.metadata.namespace ?? '');
     try {
       await this.kube.strategicMergePatch(key, controllerPatch(vm));
@@ -404,7 +406,7 @@ export class RestoreVmAction implements RestoreItemAction {
       if (isKubeApiError(err) && err.status === 422) return this.explainController(name, key, vm, vmKey, log);
       // A passing API failure: try again next poll.
       if (overdue) return { owned: false, problem: `revision ${name}: setting its owner failed: ${errorText(err)}` };
-      return { owned: false, retry: true };
+      return { owned: false, retry: `revision ${name}: ${errorText(err)}` };
     }
   }
 
@@ -415,13 +417,14 @@ export class RestoreVmAction implements RestoreItemAction {
     vm: KubeObject,
     vmKey: string,
     log: Logger,
-  ): Promise<{ owned: boolean; retry?: boolean; problem?: string }> {
+  ): Promise<{ owned: boolean; retry?: string; problem?: string }> {
     const revision = await this.kube.get(key);
     if (revision === undefined) {
       return { owned: false, problem: `revision ${name} used by VirtualMachine ${vmKey} does not exist` };
     }
     const decision = ownerDecision(revision, vm);
-    if (decision.action === 'patch') return { owned: false, retry: true }; // changed meanwhile: next poll
+    // Its controller went away between the refused patch and this read: patch again at the next poll.
+    if (decision.action === 'patch') return { owned: false, retry: `revision ${name}: its controller changed meanwhile` };
     if (decision.reason === 'owned-by-other') {
       log.warn(
         `revision ${name} is controlled by ${decision.owner?.kind ?? '?'} ${decision.owner?.name ?? '?'}, ` +

@@ -376,6 +376,23 @@ describe('Progress of the re-owning operation', () => {
     ]);
   });
 
+  it('a failed owner patch is retried at the next poll, and the description says why', async () => {
+    const { kube, action, log } = setup();
+    kube.put(kubevirtRevision(IT_REV, 'src', original));
+    const restore = restoreObject('r1');
+    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+    await veleroCreates(kube, out.item, restore, 'src');
+    const patch = kube.strategicMergePatch.bind(kube);
+    kube.strategicMergePatch = () => Promise.reject(new Error('connection reset'));
+    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({
+      completed: false,
+      nCompleted: 0,
+      description: `setting owner references on revisions of VirtualMachine src/vm; retrying: revision ${IT_REV}: connection reset`,
+    });
+    kube.strategicMergePatch = patch;
+    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 1 });
+  });
+
   it('reports a revision that is gone by the time the VM exists', async () => {
     const { kube, action, log } = setup();
     kube.put(kubevirtRevision(IT_REV, 'src', original));
