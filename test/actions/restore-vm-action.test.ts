@@ -314,6 +314,16 @@ describe('knobs and bad input', () => {
   });
 });
 
+/** A VM that uses `revision` (its instance type's), restored, then created by Velero in src: ready for Progress. */
+async function vmRestoredWith(revision: KubeObject) {
+  const { kube, action, log } = setup();
+  kube.put(revision);
+  const restore = restoreObject('r1');
+  const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+  const vm = await veleroCreates(kube, out.item, restore, 'src');
+  return { kube, log, out, restore, vm, progress: () => action.progress(out.operationId ?? '', restore, log) };
+}
+
 describe('Progress of the re-owning operation', () => {
   it('waits for the VM, then reports a clear error once the bound has passed', async () => {
     let now = 1_000_000;
@@ -345,12 +355,8 @@ describe('Progress of the re-owning operation', () => {
   });
 
   it('leaves a revision controlled by another object alone', async () => {
-    const { kube, action, log } = setup();
-    kube.put(kubevirtRevision(IT_REV, 'src', original, 'someone-else'));
-    const restore = restoreObject('r1');
-    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
-    await veleroCreates(kube, out.item, restore, 'src');
-    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 1, nTotal: 1 });
+    const { kube, log, progress } = await vmRestoredWith(kubevirtRevision(IT_REV, 'src', original, 'someone-else'));
+    expect(await progress()).toMatchObject({ completed: true, err: '', nCompleted: 1, nTotal: 1 });
     expect(kube.calls.filter((c) => c.startsWith('patch'))).toEqual([]);
     await expect(kube.get(revKey(IT_REV))).resolves.toMatchObject({ metadata: { ownerReferences: [{ uid: 'someone-else', controller: true }] } });
     expect(log.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toEqual([
@@ -359,15 +365,11 @@ describe('Progress of the re-owning operation', () => {
   });
 
   it('keeps an owner that is not a controller, and adds the VM as controller in one request', async () => {
-    const { kube, action, log } = setup();
     const revision = kubevirtRevision(IT_REV, 'src', original);
     revision.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'keeper', uid: 'cm-uid' }];
-    kube.put(revision);
-    const restore = restoreObject('r1');
-    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
-    const vm = await veleroCreates(kube, out.item, restore, 'src');
+    const { kube, vm, progress } = await vmRestoredWith(revision);
     const before = kube.calls.length;
-    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 1, nTotal: 1 });
+    expect(await progress()).toMatchObject({ completed: true, err: '', nCompleted: 1, nTotal: 1 });
     // One GET of the VM, one patch of the revision: the revision is not read first.
     expect(kube.calls.slice(before)).toEqual([`get VirtualMachine src/vm`, `strategic-patch ControllerRevision src/${IT_REV}`]);
     expect((await kube.get(revKey(IT_REV)))?.metadata.ownerReferences).toEqual([
@@ -377,34 +379,23 @@ describe('Progress of the re-owning operation', () => {
   });
 
   it('a failed owner patch is retried at the next poll, and the description says why', async () => {
-    const { kube, action, log } = setup();
-    kube.put(kubevirtRevision(IT_REV, 'src', original));
-    const restore = restoreObject('r1');
-    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
-    await veleroCreates(kube, out.item, restore, 'src');
+    const { kube, progress } = await vmRestoredWith(kubevirtRevision(IT_REV, 'src', original));
     const patch = kube.strategicMergePatch.bind(kube);
     kube.strategicMergePatch = () => Promise.reject(new Error('connection reset'));
-    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({
+    expect(await progress()).toMatchObject({
       completed: false,
       nCompleted: 0,
       description: `setting owner references on revisions of VirtualMachine src/vm; retrying: revision ${IT_REV}: connection reset`,
     });
     kube.strategicMergePatch = patch;
-    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 1 });
+    expect(await progress()).toMatchObject({ completed: true, err: '', nCompleted: 1 });
   });
 
   it('reports a revision that is gone by the time the VM exists', async () => {
-    const { kube, action, log } = setup();
-    kube.put(kubevirtRevision(IT_REV, 'src', original));
-    const restore = restoreObject('r1');
-    const { out } = await restoreVm(action, kube, vmFromBackup({ instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
-    await veleroCreates(kube, out.item, restore, 'src');
+    const { kube, out, restore, progress } = await vmRestoredWith(kubevirtRevision(IT_REV, 'src', original));
     kube.objects.clear();
     await veleroCreates(kube, out.item, restore, 'src');
-    expect(await action.progress(out.operationId ?? '', restore, log)).toMatchObject({
-      completed: true,
-      err: `revision ${IT_REV} used by VirtualMachine src/vm does not exist`,
-    });
+    expect(await progress()).toMatchObject({ completed: true, err: `revision ${IT_REV} used by VirtualMachine src/vm does not exist` });
   });
 
   it('rejects an operation ID it did not make', async () => {
