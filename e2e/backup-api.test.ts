@@ -135,13 +135,13 @@ describe('backup actions against a real kube-apiserver', () => {
     expect(stringifyJson(one)).toContain('"terminationGracePeriodSeconds":9007199254740993');
   });
 
-  it('create and merge patch through the plugin client; errors name the object', async () => {
+  it('create and strategic merge patch through the plugin client; errors name the object', async () => {
     const ns = 'bk-write';
     await createNamespace(env.cp.kube, ns);
     const client = pluginClient();
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: ns }, data: { a: '1' } };
     await client.create(cm);
-    const patched = await client.mergePatch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'c' }, { data: { b: '2' } });
+    const patched = await client.strategicMergePatch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'c' }, { data: { b: '2' } });
     expect(patched['data']).toEqual({ a: '1', b: '2' });
     await expect(client.create(cm)).rejects.toThrow(`CREATE ConfigMap ${ns}/c: HTTP 409`);
   });

@@ -18,7 +18,7 @@ import { Kinds, KUBEVIRT_GROUP } from '../kubevirt/constants.ts';
 import { dedupe, instanceSpecItems, matcherObjectItem, mayComeFromBackup, revisionItem } from '../kubevirt/restore-graph.ts';
 import { expandVirtualMachine } from '../kubevirt/expand/index.ts';
 import { isDefinition, type ExpandFn } from '../kubevirt/restore-expand.ts';
-import { controllerPatch, ownerDecision, OWN_REVISIONS_OPERATION, revisionsUsedBy } from '../kubevirt/restore-owner.ts';
+import { controllerPatch, controllerStatus, OWN_REVISIONS_OPERATION, revisionsUsedBy } from '../kubevirt/restore-owner.ts';
 import {
   decideAfterAdditionalItems,
   decideAtExecute,
@@ -422,14 +422,11 @@ export class RestoreVmAction implements RestoreItemAction {
     if (revision === undefined) {
       return { owned: false, problem: `revision ${name} used by VirtualMachine ${vmKey} does not exist` };
     }
-    const decision = ownerDecision(revision, vm);
+    const status = controllerStatus(revision, vm);
     // Its controller went away between the refused patch and this read: patch again at the next poll.
-    if (decision.action === 'patch') return { owned: false, retry: `revision ${name}: its controller changed meanwhile` };
-    if (decision.reason === 'owned-by-other') {
-      log.warn(
-        `revision ${name} is controlled by ${decision.owner?.kind ?? '?'} ${decision.owner?.name ?? '?'}, ` +
-          `not by VirtualMachine ${vmKey}; left as it is`,
-      );
+    if (status.state === 'orphan') return { owned: false, retry: `revision ${name}: its controller changed meanwhile` };
+    if (status.state === 'owned-by-other') {
+      log.warn(`revision ${name} is controlled by ${status.owner.kind} ${status.owner.name}, not by VirtualMachine ${vmKey}; left as it is`);
     }
     return { owned: true };
   }

@@ -22,8 +22,6 @@ export interface KubeApi {
   get(key: ObjectKey): Promise<KubeObject | undefined>;
   list(type: TypeKey, options?: { labelSelector?: string }): Promise<KubeObject[]>;
   create(object: KubeObject): Promise<KubeObject>;
-  /** RFC 7386 JSON merge patch. */
-  mergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject>;
   /**
    * Kubernetes strategic merge patch (built-in kinds only): a list with a merge key, such as
    * metadata.ownerReferences (key: uid), is merged entry by entry instead of being replaced.

@@ -67,12 +67,6 @@ export class ScopedKubeCache implements KubeApi {
     return created;
   }
 
-  async mergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
-    const patched = await this.inner.mergePatch(key, patch);
-    this.forget(key);
-    return patched;
-  }
-
   async strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
     const patched = await this.inner.strategicMergePatch(key, patch);
     this.forget(key);

@@ -172,18 +172,10 @@ export class KubeClient implements KubeApi {
     return asObject(body, what);
   }
 
-  mergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
-    return this.patch(key, patch, 'application/merge-patch+json');
-  }
-
-  strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
-    return this.patch(key, patch, 'application/strategic-merge-patch+json');
-  }
-
-  private async patch(key: ObjectKey, patch: JsonObject, contentType: string): Promise<KubeObject> {
+  async strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
     const path = await this.objectPath(key);
     const what = describe(key);
-    const { status, body } = await this.request('patch', 'PATCH', path, stringifyJson(patch), what, contentType);
+    const { status, body } = await this.request('patch', 'PATCH', path, stringifyJson(patch), what, 'application/strategic-merge-patch+json');
     if (status !== 200 && status !== 201) throw statusError('PATCH', what, status, body);
     return asObject(body, what);
   }

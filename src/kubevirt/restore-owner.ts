@@ -44,31 +44,20 @@ export function controllerRefTo(vm: KubeObject): OwnerReference {
 /**
  * The strategic merge patch that makes the VM a revision's controller. The API server merges owner
  * references by UID, so other owners stay; it changes nothing when the VM already is the controller,
- * and refuses it (422) when another object is, which ownerDecision then explains.
+ * and refuses it (422) when another object is, which controllerStatus then explains.
  */
 export function controllerPatch(vm: KubeObject): JsonObject {
   return { metadata: { ownerReferences: [{ ...controllerRefTo(vm) }] } };
 }
 
-export type OwnerDecision =
-  | { action: 'none'; reason: 'owned-by-vm' | 'owned-by-other'; owner?: OwnerReference }
-  | { action: 'patch'; patch: JsonObject };
+export type ControllerStatus =
+  | { state: 'orphan' }
+  | { state: 'owned-by-vm' }
+  | { state: 'owned-by-other'; owner: OwnerReference };
 
-/**
- * What to do with one revision once the VM exists (read after the API server refused controllerPatch,
- * or to decide from a revision in hand). A revision with a controller is left alone (its
- * controller is someone else's business); an orphan gets the VM as controller. The merge patch carries
- * the revision's resourceVersion so that a concurrent change makes it fail instead of being overwritten.
- */
-export function ownerDecision(revision: KubeObject, vm: KubeObject): OwnerDecision {
+/** Who controls a revision, seen from the restored VM (read after the API server refused controllerPatch). */
+export function controllerStatus(revision: KubeObject, vm: KubeObject): ControllerStatus {
   const controller = controllerOf(revision);
-  if (controller !== undefined) {
-    return controller.uid === vm.metadata.uid
-      ? { action: 'none', reason: 'owned-by-vm' }
-      : { action: 'none', reason: 'owned-by-other', owner: controller };
-  }
-  const refs = [...(revision.metadata.ownerReferences ?? []), controllerRefTo(vm)];
-  const metadata: JsonObject = { ownerReferences: refs.map((r) => ({ ...r })) };
-  if (revision.metadata.resourceVersion !== undefined) metadata['resourceVersion'] = revision.metadata.resourceVersion;
-  return { action: 'patch', patch: { metadata } };
+  if (controller === undefined) return { state: 'orphan' };
+  return controller.uid === vm.metadata.uid ? { state: 'owned-by-vm' } : { state: 'owned-by-other', owner: controller };
 }

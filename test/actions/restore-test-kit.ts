@@ -1,6 +1,6 @@
 // Test kit for the restore actions' glue: a fixed in-memory object store behind the KubeApi interface
 // (architecture.md: "a test can hand a real API server's client or a fixed in-memory one") and a
-// logger that records lines. API semantics themselves (409 on create, merge patch, owner references,
+// logger that records lines. API semantics themselves (409 on create, strategic merge patch, owner references,
 // garbage collection) are exercised against a real kube-apiserver in e2e/restore*.test.ts.
 import { KubeApiError } from '../../src/kube/errors.ts';
 import type { KubeApi, ObjectKey, TypeKey } from '../../src/kube/api.ts';
@@ -9,17 +9,6 @@ import type { JsonObject, KubeObject, OwnerReference, Restore } from '../../src/
 
 function keyOf(k: ObjectKey): string {
   return `${k.apiVersion}|${k.kind}|${k.namespace ?? ''}|${k.name}`;
-}
-
-function merge(target: unknown, patch: unknown): unknown {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const base: Record<string, unknown> =
-    typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete base[k];
-    else base[k] = merge(base[k], v);
-  }
-  return base;
 }
 
 export class MemoryKube implements KubeApi {
@@ -67,18 +56,6 @@ export class MemoryKube implements KubeApi {
       return Promise.reject(new KubeApiError(`${object.kind} ${object.metadata.name ?? ''} already exists`, 409));
     }
     return Promise.resolve(this.put(object));
-  }
-
-  mergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
-    this.calls.push(`patch ${key.kind} ${key.namespace ?? ''}/${key.name}`);
-    const found = this.objects.get(keyOf(key));
-    if (found === undefined) return Promise.reject(new KubeApiError(`${key.kind} ${key.name} not found`, 404));
-    const wanted = (patch['metadata'] as JsonObject | undefined)?.['resourceVersion'];
-    if (wanted !== undefined && wanted !== found.metadata.resourceVersion) {
-      return Promise.reject(new KubeApiError(`${key.kind} ${key.name}: conflict`, 409));
-    }
-    const merged = merge(found, patch) as KubeObject;
-    return Promise.resolve(this.put(merged));
   }
 
   /**

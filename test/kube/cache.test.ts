@@ -83,7 +83,6 @@ describe('per-backup cache', () => {
       get: (k) => cluster.get(k),
       list: (t, o) => (failures-- > 0 ? Promise.reject(new Error('LIST persistentvolumeclaims: HTTP 503')) : cluster.list(t, o)),
       create: (o) => cluster.create(o),
-      mergePatch: (k, p) => cluster.mergePatch(k, p),
       strategicMergePatch: (k, p) => cluster.strategicMergePatch(k, p),
     };
     const cache = new ScopedKubeCache(flaky);

@@ -1,6 +1,6 @@
 // Re-owning restored revisions once the VM exists.
 import { describe, expect, it } from 'vitest';
-import { ownerDecision, revisionsUsedBy } from '../../src/kubevirt/restore-owner.ts';
+import { controllerPatch, controllerStatus, revisionsUsedBy } from '../../src/kubevirt/restore-owner.ts';
 import type { KubeObject, OwnerReference } from '../../src/velero/types.ts';
 
 const vm: KubeObject = {
@@ -21,35 +21,31 @@ function revision(owners?: OwnerReference[]): KubeObject {
 
 const controllerRef = { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm', uid: 'new-vm-uid', controller: true, blockOwnerDeletion: true };
 
-describe('ownerDecision', () => {
-  const cases: { title: string; owners?: OwnerReference[]; expected: object }[] = [
-    {
-      title: 'orphan (as Velero restores it): the VM becomes its controller, guarded by resourceVersion',
-      expected: { action: 'patch', patch: { metadata: { ownerReferences: [controllerRef], resourceVersion: '7' } } },
-    },
-    {
-      title: 'non-controller owners are kept beside the new controller',
-      owners: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'cm' }],
-      expected: {
-        action: 'patch',
-        patch: { metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'cm' }, controllerRef], resourceVersion: '7' } },
-      },
-    },
-    { title: 'already controlled by this VM: nothing to do', owners: [controllerRef], expected: { action: 'none', reason: 'owned-by-vm' } },
-    {
-      title: 'controlled by something else: left alone',
-      owners: [{ ...controllerRef, uid: 'someone-else' }],
-      expected: { action: 'none', reason: 'owned-by-other', owner: { ...controllerRef, uid: 'someone-else' } },
-    },
-  ];
-  it.each(cases)('$title', ({ owners, expected }) => {
-    expect(ownerDecision(revision(owners), vm)).toEqual(expected);
+describe('controllerPatch', () => {
+  it('names only the VM as controller: the API server merges owner references by UID', () => {
+    expect(controllerPatch(vm)).toEqual({ metadata: { ownerReferences: [controllerRef] } });
   });
 
   it('refuses a VM without UID (not created yet)', () => {
     const noUid = structuredClone(vm);
     delete noUid.metadata.uid;
-    expect(() => ownerDecision(revision(), noUid)).toThrow(/has no UID yet/);
+    expect(() => controllerPatch(noUid)).toThrow(/has no UID yet/);
+  });
+});
+
+describe('controllerStatus', () => {
+  const cases: { title: string; owners?: OwnerReference[]; expected: object }[] = [
+    { title: 'orphan (as Velero restores it)', expected: { state: 'orphan' } },
+    { title: 'a non-controller owner only: still an orphan', owners: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'cm' }], expected: { state: 'orphan' } },
+    { title: 'controlled by this VM', owners: [controllerRef], expected: { state: 'owned-by-vm' } },
+    {
+      title: 'controlled by something else',
+      owners: [{ ...controllerRef, uid: 'someone-else' }],
+      expected: { state: 'owned-by-other', owner: { ...controllerRef, uid: 'someone-else' } },
+    },
+  ];
+  it.each(cases)('$title', ({ owners, expected }) => {
+    expect(controllerStatus(revision(owners), vm)).toEqual(expected);
   });
 });
 
