@@ -231,6 +231,12 @@ function fallbackLibraries() {
 
 // --- Steps ----------------------------------------------------------------------------------------
 
+function packageVersion() {
+  const { version } = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8'));
+  if (typeof version !== 'string' || !/^\d+\.\d+\.\d+/.test(version)) fail(`package.json has no usable version: ${version}`);
+  return version;
+}
+
 async function bundle(entry, workdir) {
   const outfile = path.join(workdir, 'main.cjs');
   const result = await build({
@@ -241,6 +247,8 @@ async function bundle(entry, workdir) {
     format: 'cjs',
     target: 'node20',
     loader: { '.proto': 'text' },
+    // The plugin's version, for its User-Agent (src/kube/user-agent.ts).
+    define: { __KVP_VERSION__: JSON.stringify(packageVersion()) },
     plugins: [optionalNativeModulesAbsent],
     // Error stacks (sent to Velero as generated.Stack) keep readable function names.
     keepNames: true,

@@ -13,6 +13,7 @@ import type { KubeApi, ObjectKey, TypeKey } from './api.ts';
 import { ScopedKubeCache } from './cache.ts';
 import { checkNamespaceName, checkObjectName, KubeApiError } from './errors.ts';
 import { resourceForKind } from './resources.ts';
+import { userAgent } from './user-agent.ts';
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Page size of LIST calls: bounds the size of one response while keeping the call count low. */
@@ -20,6 +21,7 @@ export const LIST_PAGE_SIZE = 500;
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 /** Credentials (tokens from files or exec plugins) are re-read this often. */
 const AUTH_REFRESH_MS = 60_000;
+const USER_AGENT = userAgent();
 
 export interface KubeClientOptions {
   /** Deadline of one request, connection to last byte. */
@@ -270,6 +272,7 @@ export class KubeClient implements KubeApi {
     const headers: http.OutgoingHttpHeaders = {
       ...(auth.headers as http.OutgoingHttpHeaders | undefined),
       Accept: 'application/json',
+      'User-Agent': USER_AGENT,
     };
     if (payload !== undefined) {
       headers['Content-Type'] = contentType;

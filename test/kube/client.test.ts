@@ -5,15 +5,19 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { KubeClient } from '../../src/kube/client.ts';
+import { userAgent } from '../../src/kube/user-agent.ts';
 
 let server: http.Server;
 let base = '';
 const seen: string[] = [];
+const userAgents: (string | undefined)[] = [];
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     seen.push(`${req.method ?? ''} ${req.url ?? ''} ${req.headers['authorization'] ?? ''}`);
+    userAgents.push(req.headers['user-agent']);
     if (req.url?.includes('/hang')) return; // never answers
     if (req.url?.includes('forbidden')) {
       res.writeHead(403, { 'content-type': 'application/json' });
@@ -67,6 +71,22 @@ describe('KubeClient', () => {
     seen.length = 0;
     await client().get(vm('path-check'));
     expect(seen).toEqual(['GET /apis/kubevirt.io/v1/namespaces/ns/virtualmachines/path-check Bearer secret-token']);
+  });
+
+  it('names the plugin and its package.json version in the User-Agent of every request, as client-go programs do', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    userAgents.length = 0;
+    const c = client();
+    await c.get(vm('ua-get'));
+    await c.list({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: 'ns' }).catch(() => undefined);
+    await c.strategicMergePatch({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: 'ns', name: 'r' }, {}).catch(() => undefined);
+    expect(userAgents).toHaveLength(3);
+    for (const ua of userAgents) expect(ua).toBe(`kubevirt-velero-plugin/${version} (linux/amd64) node/${process.version}`);
+  });
+
+  it("the User-Agent uses Go's architecture names, so it reads like client-go's", () => {
+    expect(userAgent('1.2.3', 'linux', 'arm64')).toMatch(/^kubevirt-velero-plugin\/1\.2\.3 \(linux\/arm64\) node\/v/);
+    expect(userAgent('1.2.3', 'linux', 'x64')).toContain('(linux/amd64)');
   });
 
   it('refuses names that are not Kubernetes names before any request', async () => {
