@@ -17,8 +17,9 @@
 // Sizes: KVP_BENCH_SIZES (default "100,1000"). Figures go to stdout and, with --record, into
 // BENCHMARKS.md under "## End-to-end scale (npm run bench:e2e)".
 import { cpus, loadavg } from 'node:os';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { repoDir } from '../e2e/harness/components.ts';
@@ -57,14 +58,9 @@ const NS_PREF = 'ns-pref';
 interface Figures {
   vms: number;
   createSeconds: number;
-  backupSeconds: number;
-  backupPhase: string;
-  backupItems: number;
-  restoreSeconds: number;
-  restorePhase: string;
-  backupPlugin: PluginFigures;
-  restorePlugin: PluginFigures;
-  verified: string;
+  /** Velero with velero-plugin-for-aws only: the time no KubeVirt plugin can go below. */
+  baseline: Omit<SizeRun, 'verified'>;
+  plugin: SizeRun;
 }
 
 interface PluginFigures {
@@ -163,6 +159,52 @@ async function operationLog(velero: Velero, from: number): Promise<string> {
   }
 }
 
+// ---------- the API server's audit log ----------
+
+/** Who made the requests of one operation, from the API server's audit log (JSON lines). */
+export interface AuditCounts {
+  /** Requests whose User-Agent names this plugin (src/kube/user-agent.ts), by verb. */
+  plugin: number;
+  pluginByVerb: Map<string, number>;
+  /** Requests of the Velero server itself (User-Agent velero-server/...). */
+  veleroServer: number;
+  veleroServerByVerb: Map<string, number>;
+}
+
+export function auditCounts(lines: string): AuditCounts {
+  const counts: AuditCounts = { plugin: 0, pluginByVerb: new Map(), veleroServer: 0, veleroServerByVerb: new Map() };
+  for (const line of lines.split('\n')) {
+    if (line.trim() === '') continue;
+    const event = JSON.parse(line) as { userAgent?: string; verb?: string; stage?: string };
+    if (event.stage !== 'ResponseComplete' && event.stage !== 'Panic') continue;
+    const agent = event.userAgent ?? '';
+    const verb = event.verb ?? '?';
+    if (agent.startsWith(`${PLUGIN_BINARY}/`)) {
+      counts.plugin += 1;
+      counts.pluginByVerb.set(verb, (counts.pluginByVerb.get(verb) ?? 0) + 1);
+    } else if (agent.startsWith('velero-server/') || agent.startsWith('velero/')) {
+      counts.veleroServer += 1;
+      counts.veleroServerByVerb.set(verb, (counts.veleroServerByVerb.get(verb) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
+
+class AuditLog {
+  constructor(private readonly path: string | undefined) {}
+  /** The current end of the log. */
+  mark(): number {
+    return this.path === undefined || !existsSync(this.path) ? 0 : statSync(this.path).size;
+  }
+  since(from: number): AuditCounts {
+    if (this.path === undefined) throw new Error('the control plane was started without an audit log');
+    const bytes = readFileSync(this.path);
+    // Lines are written whole (blocking audit backend); cut at the last newline anyway.
+    const text = bytes.subarray(from).toString('utf8');
+    return auditCounts(text.slice(0, text.lastIndexOf('\n') + 1));
+  }
+}
+
 // ---------- one size ----------
 
 function phaseOf(o: KubeObject): string {
@@ -212,46 +254,47 @@ async function verify(cp: ControlPlane, ns: string, original: Map<string, Create
   return `${vms.length} VMs, ${revisions.size} revisions, all pinned, original data, owned`;
 }
 
-async function runSize(cp: ControlPlane, velero: Velero, vms: number): Promise<Figures> {
-  const ns = `scale-${vms}`;
-  const mapped = `${ns}-restored`;
-  log(`${vms} VMs: creating namespace ${ns}`);
-  const t0 = performance.now();
-  const original = await populate(cp, ns, vms);
-  const createSeconds = (performance.now() - t0) / 1000;
-  log(`${vms} VMs: created in ${createSeconds.toFixed(1)} s; backing up`);
 
-  const backupName = `${ns}-b`;
+interface Operation {
+  seconds: number;
+  phase: string;
+  /** undefined in the baseline run (no plugin of ours loaded). */
+  plugin?: PluginFigures;
+  audit: AuditCounts;
+}
+
+interface SizeRun {
+  backup: Operation;
+  backupItems: number;
+  restore: Operation;
+  verified: string;
+}
+
+/** Backs `ns` up and restores it into `mapped` with this Velero; with our plugin its figures are read too. */
+async function backupAndRestore(velero: Velero, audit: AuditLog, ns: string, mapped: string, withPlugin: boolean): Promise<Omit<SizeRun, 'verified'>> {
+  const backupName = `${mapped}-b`;
   let from = velero.logs().length;
+  let auditFrom = audit.mark();
   const backupSeconds = await timed(velero, ['backup', 'create', backupName, '--include-namespaces', ns, '--snapshot-volumes=false', '--wait']);
-  const backup = await velero.waitForBackup(backupName);
-  const backupPlugin = pluginFigures(await operationLog(velero, from));
-  const backupItems = ((backup['status'] ?? {}) as { progress?: { itemsBackedUp?: number } }).progress?.itemsBackedUp ?? 0;
-  log(`${vms} VMs: backup ${phaseOf(backup)} in ${backupSeconds.toFixed(1)} s (${backupItems} items); restoring into ${mapped}`);
+  const backupObject = await velero.waitForBackup(backupName);
+  const backupPlugin = withPlugin ? pluginFigures(await operationLog(velero, from)) : undefined;
+  const backup: Operation = { seconds: backupSeconds, phase: phaseOf(backupObject), audit: audit.since(auditFrom), ...(backupPlugin ? { plugin: backupPlugin } : {}) };
+  const backupItems = ((backupObject['status'] ?? {}) as { progress?: { itemsBackedUp?: number } }).progress?.itemsBackedUp ?? 0;
+  log(`${ns} ${withPlugin ? 'with our plugin' : 'baseline'}: backup ${backup.phase} in ${backupSeconds.toFixed(1)} s (${backupItems} items); restoring into ${mapped}`);
 
-  const restoreName = `${ns}-r`;
+  const restoreName = `${mapped}-r`;
   from = velero.logs().length;
+  auditFrom = audit.mark();
   const restoreSeconds = await timed(velero, ['restore', 'create', restoreName, '--from-backup', backupName, '--namespace-mappings', `${ns}:${mapped}`, '--wait']);
-  const restore = await velero.waitForRestore(restoreName);
-  const restorePlugin = pluginFigures(await operationLog(velero, from));
-  log(`${vms} VMs: restore ${phaseOf(restore)} in ${restoreSeconds.toFixed(1)} s; verifying`);
-  if (phaseOf(backup) !== 'Completed' || phaseOf(restore) !== 'Completed') {
+  const restoreObject = await velero.waitForRestore(restoreName);
+  const restorePlugin = withPlugin ? pluginFigures(await operationLog(velero, from)) : undefined;
+  const restore: Operation = { seconds: restoreSeconds, phase: phaseOf(restoreObject), audit: audit.since(auditFrom), ...(restorePlugin ? { plugin: restorePlugin } : {}) };
+  log(`${ns} ${withPlugin ? 'with our plugin' : 'baseline'}: restore ${restore.phase} in ${restoreSeconds.toFixed(1)} s`);
+  if (backup.phase !== 'Completed' || restore.phase !== 'Completed') {
     const describe = await velero.velero(['restore', 'describe', restoreName, '--details']);
-    throw new Error(`backup ${phaseOf(backup)}, restore ${phaseOf(restore)} (want Completed):\n${describe.stdout.slice(0, 4000)}`);
+    throw new Error(`backup ${backup.phase}, restore ${restore.phase} (want Completed):\n${describe.stdout.slice(0, 4000)}`);
   }
-  const verified = await verify(cp, mapped, original);
-  return {
-    vms,
-    createSeconds,
-    backupSeconds,
-    backupPhase: phaseOf(backup),
-    backupItems,
-    restoreSeconds,
-    restorePhase: phaseOf(restore),
-    backupPlugin,
-    restorePlugin,
-    verified,
-  };
+  return { backup, backupItems, restore };
 }
 
 // ---------- report ----------
@@ -273,26 +316,63 @@ function processes(n: number): string {
   return `${n} plugin process${n === 1 ? '' : 'es'}`;
 }
 
+const ratio = (ours: number, velero: number): string => `${(ours / velero).toFixed(2)}x`;
+const perVm = (n: number, vms: number, digits = 2): string => (n / vms).toFixed(digits);
+const verbs = (m: Map<string, number>): string =>
+  [...m.entries()].sort((x, y) => y[1] - x[1]).map(([verb, n]) => `${n} ${verb}`).join(', ') || 'none';
+
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`no ${what}`);
+  return value;
+}
+
+function operationRows(op: 'backup' | 'restore'): [string, (f: Figures) => string][] {
+  const ours = (f: Figures): Operation => f.plugin[op];
+  const plugin = (f: Figures): PluginFigures => must(ours(f).plugin, `plugin figures of the ${op}`);
+  return [
+    [`${op} wall time, Velero alone (\`velero ${op} create --wait\`)`, (f) => `${f.baseline[op].seconds.toFixed(1)} s`],
+    [`${op} wall time with our plugin`, (f) => `${ours(f).seconds.toFixed(1)} s (**${ratio(ours(f).seconds, f.baseline[op].seconds)}**)`],
+    [`${op}: CPU time of the plugin processes`, (f) => `${(plugin(f).cpuMs / 1000).toFixed(2)} s (${perVm(plugin(f).cpuMs, f.vms)} ms/VM)`],
+    [`${op}: time inside our plugin (sum of calls)`, (f) => `${(plugin(f).callMs / 1000).toFixed(2)} s in ${plugin(f).calls} calls: ${methods(plugin(f))}`],
+    [`${op}: API requests of the plugin, audit log (own counter)`, (f) =>
+      `${ours(f).audit.plugin} (${perVm(ours(f).audit.plugin, f.vms, 3)}/VM; ${verbs(ours(f).audit.pluginByVerb)}) (${plugin(f).apiRequests})`],
+    [`${op}: API requests of the Velero server, alone / with our plugin`, (f) =>
+      `${f.baseline[op].audit.veleroServer} / ${ours(f).audit.veleroServer} (${verbs(ours(f).audit.veleroServerByVerb)})`],
+    [`${op}: peak RSS of a plugin process (VmHWM)`, (f) => `${(plugin(f).peakRssKiB / 1024).toFixed(1)} MiB (${processes(plugin(f).processes)})`],
+  ];
+}
+
 function table(results: Figures[]): string {
   const rows: [string, (f: Figures) => string][] = [
     ['VMs created by the fixtures (6 API calls each)', (f) => `${f.createSeconds.toFixed(1)} s`],
-    ['backup wall time (`velero backup create --wait`)', (f) => `${f.backupSeconds.toFixed(1)} s (${f.backupPhase}, ${f.backupItems} items)`],
-    ['backup: time inside our plugin (sum of calls)', (f) => `${(f.backupPlugin.callMs / 1000).toFixed(2)} s in ${f.backupPlugin.calls} calls`],
-    ['backup: plugin time by method', (f) => methods(f.backupPlugin)],
-    ['backup: CPU time of the plugin processes', (f) => `${(f.backupPlugin.cpuMs / 1000).toFixed(2)} s`],
-    ['backup: API requests by the plugin', (f) => `${f.backupPlugin.apiRequests} (${processes(f.backupPlugin.processes)})`],
-    ['backup: peak RSS of a plugin process', (f) => `${(f.backupPlugin.peakRssKiB / 1024).toFixed(1)} MiB`],
-    ['restore wall time (`velero restore create --wait`)', (f) => `${f.restoreSeconds.toFixed(1)} s (${f.restorePhase})`],
-    ['restore: time inside our plugin (sum of calls)', (f) => `${(f.restorePlugin.callMs / 1000).toFixed(2)} s in ${f.restorePlugin.calls} calls`],
-    ['restore: plugin time by method', (f) => methods(f.restorePlugin)],
-    ['restore: CPU time of the plugin processes', (f) => `${(f.restorePlugin.cpuMs / 1000).toFixed(2)} s`],
-    ['restore: API requests by the plugin', (f) => `${f.restorePlugin.apiRequests} (${processes(f.restorePlugin.processes)})`],
-    ['restore: peak RSS of a plugin process', (f) => `${(f.restorePlugin.peakRssKiB / 1024).toFixed(1)} MiB`],
-    ['restored namespace checked', (f) => f.verified],
+    ['items backed up, Velero alone / with our plugin', (f) => `${f.baseline.backupItems} / ${f.plugin.backupItems}`],
+    ...operationRows('backup'),
+    ...operationRows('restore'),
+    ['restored namespace checked', (f) => f.plugin.verified],
   ];
   const head = `| measure | ${results.map((r) => `${r.vms.toLocaleString('en-US')} VMs`).join(' | ')} |`;
   const sep = `| --- | ${results.map(() => '---').join(' | ')} |`;
   return [head, sep, ...rows.map(([name, get]) => `| ${name} | ${results.map(get).join(' | ')} |`)].join('\n');
+}
+
+/** The issue's targets, judged on the largest size of the run. */
+function targets(f: Figures): string {
+  const b = must(f.plugin.backup.plugin, 'backup figures');
+  const r = must(f.plugin.restore.plugin, 'restore figures');
+  const rows: [string, string, number, number, (n: number) => string][] = [
+    ['backup wall time / Velero alone', '<= 2.0x', f.plugin.backup.seconds / f.baseline.backup.seconds, 2.0, (n) => `${n.toFixed(2)}x`],
+    ['restore wall time / Velero alone', '<= 1.1x', f.plugin.restore.seconds / f.baseline.restore.seconds, 1.1, (n) => `${n.toFixed(2)}x`],
+    ['plugin CPU per VM, backup', '<= 2 ms', b.cpuMs / f.vms, 2, (n) => `${n.toFixed(2)} ms`],
+    ['plugin CPU per VM, restore', '<= 5 ms', r.cpuMs / f.vms, 5, (n) => `${n.toFixed(2)} ms`],
+    ['plugin API requests per VM (audit log), backup', '<= 0.1', f.plugin.backup.audit.plugin / f.vms, 0.1, (n) => n.toFixed(3)],
+    ['plugin API requests per VM (audit log), restore', '<= 2.2', f.plugin.restore.audit.plugin / f.vms, 2.2, (n) => n.toFixed(3)],
+    ['plugin peak RSS', '<= 80 MB', Math.max(b.peakRssKiB, r.peakRssKiB) * 1024 / 1e6, 80, (n) => `${n.toFixed(1)} MB`],
+  ];
+  return [
+    `| target (${f.vms.toLocaleString('en-US')} VMs) | wanted | measured | met |`,
+    '| --- | --- | --- | --- |',
+    ...rows.map(([name, want, got, limit, show]) => `| ${name} | ${want} | ${show(got)} | ${got <= limit ? 'yes' : '**no**'} |`),
+  ].join('\n');
 }
 
 const HEADING = '## End-to-end scale (npm run bench:e2e)';
@@ -310,34 +390,74 @@ function record(section: string): void {
   writeFileSync(path, text.slice(0, start) + section + (next === -1 ? '' : text.slice(next + 1)));
 }
 
+/**
+ * Our plugin in a fresh plugin directory. With KVP_BENCH_CPU_PROF=DIR it is the profiling build
+ * (bench/profiled-main.ts, built into dist-prof/) and every plugin process writes DIR/<pid>.cpuprofile
+ * at exit: Node 20 refuses --cpu-prof in NODE_OPTIONS, and a single executable takes no flags.
+ */
+async function ourPluginDir(): Promise<{ pluginDir: string; env: Record<string, string> }> {
+  const profileDir = process.env['KVP_BENCH_CPU_PROF'];
+  if (!profileDir) return { pluginDir: await makePluginDir(), env: {} };
+  mkdirSync(profileDir, { recursive: true });
+  log(`building the profiling plugin into dist-prof/ (profiles go to ${profileDir})`);
+  execFileSync(process.execPath, ['scripts/build.mjs', '--entry', 'bench/profiled-main.ts', '--outdir', 'dist-prof'], { cwd: repoDir, stdio: 'inherit' });
+  const pluginDir = await makePluginDir({ ours: false });
+  execFileSync(join(repoDir, 'dist-prof', PLUGIN_BINARY), ['install', pluginDir], { stdio: 'inherit' });
+  return { pluginDir, env: { KVP_CPU_PROFILE_DIR: resolve(profileDir) } };
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const load = loadavg()[0]?.toFixed(1) ?? '?';
-  log(`starting the control plane and Velero (sizes ${SIZES.join(', ')})`);
-  const cp = await startControlPlane({ controllerManager: true });
+  const loadBefore = loadavg().map((l) => l.toFixed(1)).join(' ');
+  log(`starting the control plane (sizes ${SIZES.join(', ')})`);
+  const cp = await startControlPlane({ controllerManager: true, auditLog: true });
+  const audit = new AuditLog(cp.auditLogPath);
   let velero: Velero | undefined;
   const results: Figures[] = [];
   try {
-    velero = await startVelero(cp, { pluginDir: await makePluginDir() });
     await cp.kube.create(instancetype({ name: CLUSTER_IT, cpu: 2, memory: '2Gi' }));
     await cp.kube.create(preference({ name: CLUSTER_PREF }));
-    for (const n of SIZES) results.push(await runSize(cp, velero, n));
+    const sizes: { vms: number; ns: string; createSeconds: number; original: Map<string, CreatedVm> }[] = [];
+    for (const vms of SIZES) {
+      const ns = `scale-${vms}`;
+      const t0 = performance.now();
+      const original = await populate(cp, ns, vms);
+      sizes.push({ vms, ns, createSeconds: (performance.now() - t0) / 1000, original });
+      log(`${vms} VMs created in namespace ${ns}`);
+    }
+    // The baseline first, then the same namespaces with our plugin, one Velero server at a time.
+    const baselines: Omit<SizeRun, 'verified'>[] = [];
+    velero = await startVelero(cp, { pluginDir: await makePluginDir({ ours: false }) });
+    for (const s of sizes) baselines.push(await backupAndRestore(velero, audit, s.ns, `${s.ns}-alone`, false));
+    await velero.stop();
+    velero = await startVelero(cp, await ourPluginDir());
+    for (const [i, s] of sizes.entries()) {
+      const mapped = `${s.ns}-restored`;
+      const run = await backupAndRestore(velero, audit, s.ns, mapped, true);
+      const verified = await verify(cp, mapped, s.original);
+      results.push({ vms: s.vms, createSeconds: s.createSeconds, baseline: must(baselines[i], 'baseline'), plugin: { ...run, verified } });
+    }
   } finally {
     await velero?.stop();
     await cp.stop();
   }
-  const out = table(results);
+  const loadAfter = loadavg().map((l) => l.toFixed(1)).join(' ');
+  const largest = must(results.at(-1), 'results');
+  const out = `${table(results)}\n\n${targets(largest)}`;
   process.stdout.write(`\n${out}\n`);
   const section =
     `${HEADING}\n\n` +
     `Run on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ` +
-    `Node ${process.version}, load average ${load} at start: \`KVP_BENCH_SIZES=${SIZES.join(',')} npm run bench:e2e -- --record\`.\n` +
-    `A real kube-apiserver + kube-controller-manager and a real Velero v1.18 server (--log-level=debug) with our built plugin; ` +
-    `each VM uses an instance type and a preference (cluster and namespaced kinds in turn, KubeVirt >= 1.5 status refs), ` +
-    `two ControllerRevisions each. Restore into a mapped namespace, then every VM is checked. Plugin figures come from the ` +
-    `plugin's own log lines in the Velero server log (sum of call durations, CPU time, API request counts at Shutdown, VmHWM at exit). ` +
-    `On restore, Progress is the Velero v2 operation that makes each restored VM the controller of its revisions ` +
-    `(one GET of the VM, then a GET and a PATCH per revision, in sequence).\n\n` +
+    `Node ${process.version}, load average (1/5/15 min) ${loadBefore} at start and ${loadAfter} at the end: ` +
+    `\`KVP_BENCH_SIZES=${SIZES.join(',')} npm run bench:e2e -- --record\`.\n` +
+    `A real kube-apiserver (with an audit log) + kube-controller-manager and a real Velero v1.18 server (--log-level=debug). ` +
+    `Each VM uses an instance type and a preference (cluster and namespaced kinds in turn, KubeVirt >= 1.5 status refs), ` +
+    `two ControllerRevisions each. The same namespaces are first backed up and restored by Velero with only ` +
+    `velero-plugin-for-aws (the baseline, "Velero alone"), then by a Velero server with our plugin too, in the same process; ` +
+    `ratios are to the baseline. Restores go into a mapped namespace; after ours every VM is checked. ` +
+    `API requests are counted from the API server's audit log by User-Agent (ours: \`kubevirt-velero-plugin/<version>\`, ` +
+    `Velero's: \`velero-server/...\`), and by the plugin's own counter (in brackets); CPU, call times and VmHWM come ` +
+    `from the plugin's own log lines in the Velero server log.\n\n` +
     `${out}\n`;
   if (RECORD) {
     record(section);

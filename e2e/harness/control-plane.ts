@@ -27,6 +27,8 @@ export interface ControlPlane {
   /** Temp directory holding data, certificates and logs. */
   dir: string;
   processes: Proc[];
+  /** The API server's audit log (JSON lines, one per request), when started with `auditLog`. */
+  auditLogPath?: string;
   /** Applies CRD YAML documents and waits until each is Established and served. */
   applyCrds(yamlText: string): Promise<string[]>;
   stop(): Promise<void>;
@@ -37,6 +39,11 @@ export interface ControlPlaneOptions {
   controllerManager?: boolean;
   /** Extra CRD YAML (multi-document) applied after e2e/crds/. */
   extraCrds?: string[];
+  /**
+   * Write an audit log of every request at Metadata level (verb, URI, user agent, status; no bodies),
+   * so a benchmark can count who asked what from the API server's side. Default false.
+   */
+  auditLog?: boolean;
   /** Keep the temp dir after stop() (for debugging); also when KVP_E2E_KEEP=1. */
   keep?: boolean;
 }
@@ -77,6 +84,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const saKey = join(dir, 'sa.key');
     writeFileSync(saKey, privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
     const certDir = join(dir, 'certs');
+    const audit = opts.auditLog === true ? auditArgs(dir) : { args: [], path: undefined };
     const apiPort = await freePort();
     const server = `https://127.0.0.1:${apiPort}`;
     const apiserver = startProcess('kube-apiserver', binary('kube-apiserver'), {
@@ -96,6 +104,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         '--authorization-mode=RBAC',
         '--disable-admission-plugins=ServiceAccount,StorageObjectInUseProtection',
         '--v=0',
+        ...audit.args,
       ],
     });
     processes.push(apiserver);
@@ -140,11 +149,24 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       if (code !== undefined) throw new Error(`kube-controller-manager exited (${code}):\n${kcm.log()}`);
     }
 
-    return { kubeconfigPath, server, token, ca, kube, dir, processes, applyCrds, stop };
+    return { kubeconfigPath, server, token, ca, kube, dir, processes, applyCrds, stop, ...(audit.path ? { auditLogPath: audit.path } : {}) };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** kube-apiserver flags for a JSON audit log in `dir`: one line per finished request, watches left out. */
+function auditArgs(dir: string): { args: string[]; path: string } {
+  const policy = join(dir, 'audit-policy.yaml');
+  writeFileSync(
+    policy,
+    'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived, ResponseStarted]\n' +
+      'rules:\n- level: None\n  verbs: [watch]\n- level: Metadata\n',
+  );
+  const path = join(dir, 'audit.log');
+  // The default (blocking) mode writes each event before the response: nothing is lost or late.
+  return { args: [`--audit-policy-file=${policy}`, `--audit-log-path=${path}`, '--audit-log-format=json', '--audit-log-maxsize=0'], path };
 }
 
 function kubeconfig(server: string, token: string, ca: string): string {
