@@ -7,6 +7,7 @@ import { PluginError } from '../host/errors.ts';
 import { kubeForScope, type KubeApi } from '../kube/api.ts';
 import { planVmLookups, vmBackupGraph } from '../kubevirt/backup-graph.ts';
 import { checkVmBackup, isMetadataBackup } from '../kubevirt/backup-checks.ts';
+import { MUST_INCLUDE_ADDITIONAL_ITEMS, ReturnedItems } from '../kubevirt/backup-returned.ts';
 import { selfDescribingVm } from '../kubevirt/backup-vm-item.ts';
 import { isVmRunning } from '../kubevirt/vm.ts';
 import type { BackupExecuteInput, BackupExecuteOutput, BackupItemAction } from '../velero/actions.ts';
@@ -14,7 +15,13 @@ import type { ResourceSelector } from '../velero/types.ts';
 import { namesOf, warnAll } from './backup-common.ts';
 import { readWorld } from './backup-world.ts';
 
+/** Backups whose returned items are remembered: a plugin process normally serves one. */
+const REMEMBERED_BACKUPS = 4;
+
 export class BackupVirtualMachineAction implements BackupItemAction {
+  /** Per backup UID: what earlier VMs of the backup already handed to Velero. */
+  private readonly returned = new Map<string, ReturnedItems>();
+
   constructor(private readonly kube: KubeApi) {}
 
   appliesTo(): ResourceSelector {
@@ -37,9 +44,27 @@ export class BackupVirtualMachineAction implements BackupItemAction {
     warnAll(log, graph.warnings);
     const stored = selfDescribingVm(item, world);
     warnAll(log, stored.warnings);
+    const mustInclude = stored.vm.metadata.annotations?.[MUST_INCLUDE_ADDITIONAL_ITEMS] === 'true';
+    const returned = this.returnedIn(backup.metadata.uid ?? backup.metadata.name ?? '');
+    const additionalItems = returned.notYetReturned(graph.items, mustInclude);
     log.info(`${who}: backing up with ${graph.items.length} related items`, {
       revisionCopies: stored.copies.map((c) => c.name).join(',') || 'none',
+      ...(additionalItems.length < graph.items.length ? { alreadyReturnedByAnotherVm: graph.items.length - additionalItems.length } : {}),
     });
-    return { item: stored.vm, additionalItems: graph.items };
+    returned.record(additionalItems, mustInclude);
+    return { item: stored.vm, additionalItems };
+  }
+
+  private returnedIn(backupId: string): ReturnedItems {
+    let found = this.returned.get(backupId);
+    if (found === undefined) {
+      found = new ReturnedItems();
+      this.returned.set(backupId, found);
+      for (const oldest of this.returned.keys()) {
+        if (this.returned.size <= REMEMBERED_BACKUPS) break;
+        this.returned.delete(oldest);
+      }
+    }
+    return found;
   }
 }

@@ -58,6 +58,30 @@ describe('backup-virtualmachine-action', () => {
     ).rejects.toThrow(/^VM apps\/fedora-web: cannot read the objects it depends on: .*HTTP 403/);
   });
 
+  it('returns an object several VMs share once per backup, and again in another backup', async () => {
+    const s = loadScenario('v15-cluster-types-stopped');
+    const action = new BackupVirtualMachineAction(withScopes(new FixedCluster(s.cluster)));
+    const names = (out: { additionalItems?: { resource: string }[] }): string[] => (out.additionalItems ?? []).map((i) => i.resource);
+    const first = await action.execute({ item: s.vm, backup: backupWith(), log: recordingLogger() });
+    expect(names(first)).toContain('virtualmachineclusterinstancetypes');
+    const log = recordingLogger();
+    const again = await action.execute({ item: s.vm, backup: backupWith(), log });
+    expect(names(again)).toEqual([]);
+    expect(log.lines.some((l) => l.message.includes('backing up with 8 related items'))).toBe(true);
+    const otherBackup = await action.execute({ item: s.vm, backup: backupWith({}, {}, 'backup-uid-2'), log: recordingLogger() });
+    expect(names(otherBackup)).toEqual(names(first));
+  });
+
+  it('a refused VM hands nothing over, so the next VM naming the same objects still returns them', async () => {
+    const s = loadScenario('v15-cluster-types-stopped');
+    const action = new BackupVirtualMachineAction(withScopes(new FixedCluster(s.cluster)));
+    const failing = structuredClone(s.vm);
+    failing.metadata.namespace = '../bad';
+    await expect(action.execute({ item: failing, backup: backupWith(), log: recordingLogger() })).rejects.toThrow();
+    const out = await action.execute({ item: s.vm, backup: backupWith(), log: recordingLogger() });
+    expect(out.additionalItems?.length).toBe(8);
+  });
+
   it('refuses an item whose namespace or name is not a valid Kubernetes name', async () => {
     const s = loadScenario('plain-standalone-dv');
     s.vm.metadata.namespace = '../kube-system';
@@ -97,10 +121,14 @@ describe('backup-virtualmachine-action', () => {
     const fixed = new FixedCluster(cluster);
     const action = new BackupVirtualMachineAction(withScopes(fixed));
     const backup = backupWith();
-    for (const vm of vms) {
+    const returned = new Set<string>();
+    for (const [i, vm] of vms.entries()) {
       const out = await action.execute({ item: vm, backup, log: recordingLogger() });
-      expect(out.additionalItems?.length).toBe(6);
+      // The shared cluster instance type and preference come with the first VM only.
+      expect(out.additionalItems?.length).toBe(i === 0 ? 6 : 4);
+      for (const id of out.additionalItems ?? []) returned.add(`${id.resource}/${id.name}`);
     }
+    expect(returned.size).toBe(2 + 4 * 1000);
     const total = fixed.calls.get + fixed.calls.list;
     expect(total / 1000).toBeLessThanOrEqual(0.1);
     // One LIST per namespace and kind: 2 cluster kinds, revisions, DataVolumes, PVCs.
