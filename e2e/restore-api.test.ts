@@ -270,9 +270,9 @@ describe('cost of a restore on a real API server', () => {
         `${executeCalls.toFixed(2)} API requests/VM; progress ${progressCalls.toFixed(2)} requests/VM\n`,
     );
     expect(outs.every((o) => o.waitForAdditionalItems === undefined)).toBe(true);
-    // Two fresh revision GETs per VM; instance type, preference, Backup and ConfigMap once per restore.
-    expect(executeCalls).toBeLessThanOrEqual(2.2);
-    // VM GET and one owner patch per revision (the revisions are not read first).
-    expect(progressCalls).toBeLessThanOrEqual(3);
+    // Revisions, instance type and preference through one LIST each per restore, Backup and ConfigMap once.
+    expect(executeCalls).toBeLessThanOrEqual(0.2);
+    // One LIST of the namespace's VMs per restore and one owner patch per revision (not read first).
+    expect(progressCalls).toBeLessThanOrEqual(2.1);
   });
 });

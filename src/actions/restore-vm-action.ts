@@ -15,17 +15,22 @@ import { decodeOperationId, encodeOperationId } from '../host/operation-id.ts';
 import { kubeForScope, type KubeApi, type ObjectKey } from '../kube/api.ts';
 import { isKubeApiError } from '../kube/errors.ts';
 import { Kinds, KUBEVIRT_GROUP } from '../kubevirt/constants.ts';
-import { dedupe, instanceSpecItems, matcherObjectItem, mayComeFromBackup, revisionItem } from '../kubevirt/restore-graph.ts';
+import { dedupe, instanceSpecItems, mayComeFromBackup } from '../kubevirt/restore-graph.ts';
 import { expandVirtualMachine } from '../kubevirt/expand/index.ts';
-import { isDefinition, type ExpandFn } from '../kubevirt/restore-expand.ts';
-import { controllerPatch, controllerStatus, OWN_REVISIONS_OPERATION, revisionsUsedBy } from '../kubevirt/restore-owner.ts';
+import type { ExpandFn } from '../kubevirt/restore-expand.ts';
+import { controllerPatch, controllerStatus, OWN_REVISIONS_OPERATION, ownerView, revisionsUsedBy } from '../kubevirt/restore-owner.ts';
+import { decideAfterAdditionalItems, type RevisionFacts } from '../kubevirt/restore-revision.ts';
 import {
-  decideAfterAdditionalItems,
-  decideAtExecute,
-  definitionFor,
-  describeObject,
-  type RevisionFacts,
-} from '../kubevirt/restore-revision.ts';
+  copiesNeeded,
+  lateStep,
+  ownerProgress,
+  planExecute,
+  revisionWhat,
+  withCopies,
+  type MatcherFacts,
+  type OwnResult,
+  type PlanLog,
+} from '../kubevirt/restore-vm-plan.ts';
 import {
   applyVmKnobs,
   INSTANCETYPE_API_VERSION,
@@ -33,7 +38,6 @@ import {
   isObjectName,
   jsonObjectAt,
   matchersOf,
-  pinRevisions,
   RestoreError,
   withoutRevisionCopies,
   type MatcherRef,
@@ -78,6 +82,12 @@ interface PendingPlan {
 }
 
 const VM_API_VERSION = `${KUBEVIRT_GROUP}/v1`;
+/**
+ * How long one LIST of a namespace's VMs answers Progress. Velero polls every operation of a restore
+ * in one sweep once all items are created, so one listing serves a namespace's 1,000 VMs; the bound
+ * keeps a UID from being used long after it was read.
+ */
+export const VM_LISTING_MAX_AGE_MS = 30_000;
 
 export class RestoreVmAction implements RestoreItemAction {
   private readonly kube: KubeApi;
@@ -101,6 +111,8 @@ export class RestoreVmAction implements RestoreItemAction {
    * between has forgotten them; Progress then waits its bounded time.)
    */
   private readonly refused = new Set<string>();
+  /** Per restore and namespace: the restored VMs (ownerView) from one LIST, and when it was made. */
+  private readonly vmListings = new Map<string, { at: number; byName: Promise<Map<string, KubeObject>> }>();
 
   constructor(options: RestoreVmActionOptions) {
     this.kube = options.kube;
@@ -138,81 +150,31 @@ export class RestoreVmAction implements RestoreItemAction {
     };
     const knobs = restoreKnobs(restore);
     const matchers = matchersOf(item, itemFromBackup);
-    const copies = this.copiesOf(itemFromBackup, vmKey, log);
 
-    // Instance types and preferences are shared by many VMs: look them up through the restore's cache
-    // (one LIST per kind and namespace). Revisions are read fresh: they appear during the restore.
+    // Through the restore's cache: one LIST per kind and namespace answers every VM (instance types and
+    // preferences are shared; Velero restores the revisions before the VMs). A name missing from the
+    // listing is read on its own: it may have been restored since.
     const cached = kubeForScope(this.kube, restore.metadata.uid);
-    const facts: (RevisionFacts | { matcher: MatcherRef; objectInCluster?: KubeObject })[] = [];
-    for (const matcher of matchers) {
-      const objectInCluster = await cached.get(objectKeyOf(matcher, targetNamespace));
-      if (objectInCluster === undefined) ask(matcherObjectItem(matcher, originalNamespace), describeObject(matcher));
-      if (matcher.revisionName === undefined) {
-        facts.push({ matcher, ...(objectInCluster ? { objectInCluster } : {}) });
-        continue;
-      }
-      const inCluster = await this.kube.get(revisionKey(matcher.revisionName, targetNamespace));
-      const copy = copies.find((c) => c.name === matcher.revisionName && c.role === matcher.role);
-      facts.push({
-        matcher: { ...matcher, revisionName: matcher.revisionName },
-        ...(copy ? { copy } : {}),
-        ...(inCluster ? { inCluster } : {}),
-        ...(objectInCluster ? { objectInCluster } : {}),
-      });
-    }
+    let facts: MatcherFacts[] = await Promise.all(
+      matchers.map(async (matcher): Promise<MatcherFacts> => {
+        const [objectInCluster, inCluster] = await Promise.all([
+          cached.get(objectKeyOf(matcher, targetNamespace)),
+          matcher.revisionName === undefined ? undefined : cached.get(revisionKey(matcher.revisionName, targetNamespace)),
+        ]);
+        return { matcher, ...(inCluster ? { inCluster } : {}), ...(objectInCluster ? { objectInCluster } : {}) };
+      }),
+    );
+    // Decoding the copies (gunzip + JSON) is most of Execute's CPU: only when a decision needs them.
+    if (copiesNeeded(facts, restoreName, options)) facts = withCopies(facts, this.copiesOf(itemFromBackup, vmKey, log));
 
-    const withRevision = facts.filter(hasRevision);
-    const decisions = withRevision.map((f) => ({ facts: f, decision: decideAtExecute(f, restoreName) }));
-    const anyPending = decisions.some((d) => d.decision.outcome === 'pending');
-    const wantExpand = options.expandVirtualMachines || (options.missingRevisionPolicy === 'expand' && anyPending);
-
-    let vm = item;
-    let expanded = false;
-    if (wantExpand && facts.length > 0) {
-      const why = options.expandVirtualMachines ? 'expand-vms is set' : 'missing-revision-policy is expand';
-      const result = this.tryExpand(item, facts, vmKey, why, log);
-      if (result !== undefined) {
-        vm = result;
-        expanded = true;
-      }
-    }
-
-    let operationId: string | undefined;
-    const pendingFacts: RevisionFacts[] = [];
-    if (!expanded) {
-      for (const f of facts) {
-        if (!hasRevision(f)) {
-          log.info(
-            `${f.matcher.role} ${describeObject(f.matcher)}: the VM references no revision; KubeVirt will store one ` +
-              `from the object's current definition`,
-          );
-        }
-      }
-      for (const { facts: f, decision } of decisions) {
-        const what = `${f.matcher.role} revision ${f.matcher.revisionName} (${describeObject(f.matcher)})`;
-        if (decision.outcome === 'restored') {
-          log.info(`${what}: restored from the backup`, { outcome: 'restored', revision: f.matcher.revisionName });
-        } else if (decision.outcome === 'already-there') {
-          logAlreadyThere(log, what, f, decision.differs, targetNamespace);
-        } else {
-          pendingFacts.push(f);
-          ask(revisionItem(f.matcher.revisionName, originalNamespace), what);
-          log.debug(`${what}: not in namespace ${targetNamespace} yet; asking Velero for it from the backup`);
-        }
-        if (f.matcher.revisionFrom === 'status') {
-          log.info(`${what}: pinned in spec.${f.matcher.role}.revisionName (it was only in the backed-up status)`);
-        }
-      }
-      vm = pinRevisions(vm, matchers);
-      if (withRevision.length > 0) {
-        operationId = encodeOperationId({
-          operation: OWN_REVISIONS_OPERATION,
-          namespace: targetNamespace,
-          name: vmName,
-          started: new Date(this.now()),
-        });
-      }
-    }
+    const plan = planExecute({ item, matchers, facts, options, restoreName, targetNamespace, originalNamespace, vmKey, expand: this.expand });
+    for (const wanted of plan.wanted) ask(wanted.id, wanted.what);
+    emit(log, plan.logs);
+    let vm = plan.vm;
+    const pendingFacts = plan.pending;
+    const operationId = plan.ownRevisions
+      ? encodeOperationId({ operation: OWN_REVISIONS_OPERATION, namespace: targetNamespace, name: vmName, started: new Date(this.now()) })
+      : undefined;
 
     vm = withoutRevisionCopies(vm);
     const knobbed = applyVmKnobs(vm, knobs, this.newUuid);
@@ -264,32 +226,10 @@ export class RestoreVmAction implements RestoreItemAction {
       };
       const policy = plan.options.missingRevisionPolicy === 'fail' ? 'fail' : 'recreate';
       const decision = decideAfterAdditionalItems(facts, policy, plan.restoreName, plan.vmKey, plan.targetNamespace);
-      const what = `${matcher.role} revision ${matcher.revisionName} (${describeObject(matcher)})`;
-      const fields = { revision: matcher.revisionName, outcome: decision.outcome };
-      switch (decision.outcome) {
-        case 'restored':
-          log.info(`${what}: restored from the backup`, fields);
-          break;
-        case 'already-there':
-          logAlreadyThere(log, what, facts, decision.differs, plan.targetNamespace);
-          break;
-        case 'recreate-from-copy':
-          await this.createRevision(decision.revision, what, log);
-          log.info(`${what}: re-created from the point-in-time copy in the backed-up VM (exact)`, fields);
-          break;
-        case 'recreate-from-object':
-          await this.createRevision(decision.revision, what, log);
-          log.warn(
-            `${what}: re-created from the CURRENT definition of ${describeObject(matcher)}, not the original one ` +
-              `(the backup holds neither the revision nor a point-in-time copy of it)`,
-            fields,
-          );
-          break;
-        case 'refused':
-          log.error(decision.message, fields);
-          refusals.push(decision.message);
-          break;
-      }
+      const step = lateStep(facts, decision, plan.targetNamespace);
+      if (step.create !== undefined) await this.createRevision(step.create, revisionWhat(matcher), log);
+      emit(log, [step.log]);
+      if (step.refusal !== undefined) refusals.push(step.refusal);
     }
     if (refusals.length > 0) {
       if (this.refused.size >= 1000) this.refused.clear();
@@ -326,7 +266,7 @@ export class RestoreVmAction implements RestoreItemAction {
     }
     const overdue = now - ref.started.getTime() > this.ownerWaitMs;
     try {
-      return await this.ownRevisions(ref.namespace, ref.name, progress, overdue, log);
+      return await this.ownRevisions(restore, ref.namespace, ref.name, progress, overdue, log);
     } catch (err) {
       // The API server did not answer (or refused): Velero polls again, until the bound has passed.
       if (overdue) {
@@ -340,6 +280,7 @@ export class RestoreVmAction implements RestoreItemAction {
   }
 
   private async ownRevisions(
+    restore: Restore,
     namespace: string,
     vmName: string,
     progress: OperationProgress,
@@ -347,8 +288,7 @@ export class RestoreVmAction implements RestoreItemAction {
     log: Logger,
   ): Promise<OperationProgress> {
     const vmKey = `${namespace}/${vmName}`;
-    const ref = { namespace, name: vmName };
-    const vm = await this.kube.get({ apiVersion: VM_API_VERSION, kind: Kinds.VirtualMachine, namespace: ref.namespace, name: ref.name });
+    const vm = await this.restoredVm(restoreKeyOf(restore), namespace, vmName);
     if (vm === undefined || !vm.metadata.uid) {
       if (overdue) {
         progress.completed = true;
@@ -365,20 +305,39 @@ export class RestoreVmAction implements RestoreItemAction {
     // The revisions are independent: re-own them concurrently (this step is most of a restore's time
     // inside the plugin when done one request after another).
     const results = await Promise.all(revisions.map((name) => this.ownRevision(name, vm, vmKey, overdue, log)));
-    const problems = results.flatMap((r) => (r.problem === undefined ? [] : [r.problem]));
-    const retries = results.flatMap((r) => (r.retry === undefined ? [] : [r.retry]));
-    progress.nCompleted = results.filter((r) => r.owned).length;
-    if (retries.length > 0) {
-      // Velero shows the description in `velero restore describe --details`: say what is retried and why.
-      progress.description = `setting owner references on revisions of VirtualMachine ${vmKey}; retrying: ${retries.join('; ')}`;
-      log.debug(progress.description);
-      return progress;
-    }
-    progress.completed = true;
-    progress.err = problems.join('; ');
-    progress.description =
-      problems.length === 0 ? `revisions of VirtualMachine ${vmKey} are owned by it` : `revisions of ${vmKey}: failed`;
+    Object.assign(progress, ownerProgress(results, vmKey));
+    if (!progress.completed) log.debug(progress.description);
     return progress;
+  }
+
+  /**
+   * The restored VM as re-owning needs it (ownerView), from one LIST of its namespace per restore
+   * (refreshed after VM_LISTING_MAX_AGE_MS); a VM missing from the listing is read on its own, since
+   * Progress may run while Velero still creates VMs.
+   */
+  private async restoredVm(restoreKey: string, namespace: string, name: string): Promise<KubeObject | undefined> {
+    const key = `${restoreKey}|${namespace}`;
+    const now = this.now();
+    let listing = this.vmListings.get(key);
+    if (listing === undefined || now - listing.at > VM_LISTING_MAX_AGE_MS) {
+      const byName = this.kube
+        .list({ apiVersion: VM_API_VERSION, kind: Kinds.VirtualMachine, namespace })
+        .then((vms) => new Map(vms.map((vm) => [vm.metadata.name ?? '', ownerView(vm)])));
+      listing = { at: now, byName };
+      this.vmListings.set(key, listing);
+      // A failed LIST is not remembered: the next poll lists again.
+      byName.catch(() => {
+        if (this.vmListings.get(key)?.byName === byName) this.vmListings.delete(key);
+      });
+      for (const oldest of this.vmListings.keys()) {
+        if (this.vmListings.size <= 16) break;
+        this.vmListings.delete(oldest);
+      }
+    }
+    const listed = (await listing.byName).get(name);
+    if (listed?.metadata.uid) return listed;
+    const vm = await this.kube.get({ apiVersion: VM_API_VERSION, kind: Kinds.VirtualMachine, namespace, name });
+    return vm === undefined ? undefined : ownerView(vm);
   }
 
   /**
@@ -393,7 +352,7 @@ export class RestoreVmAction implements RestoreItemAction {
     vmKey: string,
     overdue: boolean,
     log: Logger,
-  ): Promise<{ owned: boolean; retry?: string; problem?: string }> {
+  ): Promise<OwnResult> {
     const key = revisionKey(name, vm.metadata.namespace ?? '');
     try {
       await this.kube.strategicMergePatch(key, controllerPatch(vm));
@@ -417,7 +376,7 @@ export class RestoreVmAction implements RestoreItemAction {
     vm: KubeObject,
     vmKey: string,
     log: Logger,
-  ): Promise<{ owned: boolean; retry?: string; problem?: string }> {
+  ): Promise<OwnResult> {
     const revision = await this.kube.get(key);
     if (revision === undefined) {
       return { owned: false, problem: `revision ${name} used by VirtualMachine ${vmKey} does not exist` };
@@ -496,44 +455,6 @@ export class RestoreVmAction implements RestoreItemAction {
     }
   }
 
-  /** The expanded VM, or undefined (with a warning saying why) when it cannot be expanded. */
-  private tryExpand(
-    vm: KubeObject,
-    facts: readonly (RevisionFacts | { matcher: MatcherRef; objectInCluster?: KubeObject })[],
-    vmKey: string,
-    why: string,
-    log: Logger,
-  ): KubeObject | undefined {
-    const cannot = (reason: string): undefined => {
-      log.warn(`VirtualMachine ${vmKey} is not expanded (${why}): ${reason}; its references are kept`);
-      return undefined;
-    };
-    const definitions: Partial<Record<'instancetype' | 'preference', Record<string, unknown>>> = {};
-    const sources: string[] = [];
-    for (const f of facts) {
-      const found = definitionFor(f);
-      if (found === undefined || !isDefinition(found.data)) {
-        return cannot(`no definition of ${describeObject(f.matcher)} is available (no revision, copy or object)`);
-      }
-      definitions[f.matcher.role] = found.data;
-      const from = { revision: 'its revision', copy: 'the point-in-time copy', object: 'its CURRENT definition' }[found.source];
-      sources.push(`${f.matcher.role} ${describeObject(f.matcher)} from ${from}`);
-    }
-    let result;
-    try {
-      result = this.expand(vm, definitions.instancetype, definitions.preference);
-    } catch (err) {
-      return cannot(errorText(err));
-    }
-    if (!result.ok) {
-      return cannot(`conflicts: ${result.conflicts.map((c) => `${c.path}: ${c.message}`).join('; ')}`);
-    }
-    log.info(`VirtualMachine ${vmKey} expanded (${why}): ${sources.join(', ')}; it needs no revision`, {
-      outcome: 'expanded',
-    });
-    return result.vm;
-  }
-
   private async createRevision(revision: KubeObject, what: string, log: Logger): Promise<void> {
     try {
       await this.kube.create(revision);
@@ -548,21 +469,9 @@ export class RestoreVmAction implements RestoreItemAction {
   }
 }
 
-function hasRevision(f: { matcher: MatcherRef }): f is RevisionFacts {
-  return f.matcher.revisionName !== undefined;
-}
-
-function logAlreadyThere(log: Logger, what: string, f: RevisionFacts, differs: boolean, namespace: string): void {
-  const fields = { revision: f.matcher.revisionName, outcome: 'already-there' };
-  if (differs) {
-    log.warn(
-      `${what}: already in namespace ${namespace} and used as it is, but its definition DIFFERS from the ` +
-        `point-in-time copy taken at backup`,
-      fields,
-    );
-  } else {
-    log.info(`${what}: already in namespace ${namespace}; used as it is`, fields);
-  }
+/** The plan's lines, into the restore log. */
+function emit(log: Logger, lines: readonly PlanLog[]): void {
+  for (const line of lines) log[line.level](line.message, line.fields);
 }
 
 export function targetNamespaceOf(restore: Restore, originalNamespace: string): string {

@@ -61,3 +61,33 @@ export function controllerStatus(revision: KubeObject, vm: KubeObject): Controll
   if (controller === undefined) return { state: 'orphan' };
   return controller.uid === vm.metadata.uid ? { state: 'owned-by-vm' } : { state: 'owned-by-other', owner: controller };
 }
+
+/**
+ * The part of a VM that re-owning needs (its identity and the revisions it uses): what Progress keeps
+ * of a namespace's VM listing, so that 1,000 listed VMs do not stay in memory whole.
+ */
+export function ownerView(vm: KubeObject): KubeObject {
+  const view: KubeObject = {
+    apiVersion: vm.apiVersion,
+    kind: vm.kind,
+    metadata: {
+      ...(vm.metadata.name !== undefined ? { name: vm.metadata.name } : {}),
+      ...(vm.metadata.namespace !== undefined ? { namespace: vm.metadata.namespace } : {}),
+      ...(vm.metadata.uid !== undefined ? { uid: vm.metadata.uid } : {}),
+    },
+  };
+  const spec: JsonObject = {};
+  const status: JsonObject = {};
+  for (const [role, statusRef] of [
+    ['instancetype', 'instancetypeRef'],
+    ['preference', 'preferenceRef'],
+  ] as const) {
+    const pinned = jsonObjectAt(vm, 'spec', role)?.['revisionName'];
+    if (typeof pinned === 'string') spec[role] = { revisionName: pinned };
+    const recorded = jsonObjectAt(vm, 'status', statusRef, 'controllerRevisionRef')?.['name'];
+    if (typeof recorded === 'string') status[statusRef] = { controllerRevisionRef: { name: recorded } };
+  }
+  view['spec'] = spec;
+  view['status'] = status;
+  return view;
+}

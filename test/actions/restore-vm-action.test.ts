@@ -17,6 +17,7 @@ import {
   vmFromBackup,
   type VmShape,
 } from './restore-test-kit.ts';
+import { withScopes } from '../fixtures/scenarios.ts';
 
 const IT_REV = 'vm-u1.medium-v1beta1-it-uid-u1.medium-1';
 const revKey = (name: string) => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: 'src', name });
@@ -371,8 +372,8 @@ describe('Progress of the re-owning operation', () => {
     const { kube, vm, progress } = await vmRestoredWith(revision);
     const before = kube.calls.length;
     expect(await progress()).toMatchObject({ completed: true, err: '', nCompleted: 1, nTotal: 1 });
-    // One GET of the VM, one patch of the revision: the revision is not read first.
-    expect(kube.calls.slice(before)).toEqual([`get VirtualMachine src/vm`, `strategic-patch ControllerRevision src/${IT_REV}`]);
+    // One LIST of the namespace's VMs, one patch of the revision: the revision is not read first.
+    expect(kube.calls.slice(before)).toEqual([`list VirtualMachine src `, `strategic-patch ControllerRevision src/${IT_REV}`]);
     expect((await kube.get(revKey(IT_REV)))?.metadata.ownerReferences).toEqual([
       { apiVersion: 'v1', kind: 'ConfigMap', name: 'keeper', uid: 'cm-uid' },
       { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm', uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true },
@@ -399,9 +400,67 @@ describe('Progress of the re-owning operation', () => {
     expect(await progress()).toMatchObject({ completed: true, err: `revision ${IT_REV} used by VirtualMachine src/vm does not exist` });
   });
 
+  it('a VM created after the namespace was listed is read on its own', async () => {
+    const { kube, action, log } = setup();
+    kube.put(kubevirtRevision(IT_REV, 'src', original));
+    const restore = restoreObject('r1');
+    const first = await restoreVm(action, kube, vmFromBackup({ name: 'first', instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+    await veleroCreates(kube, first.out.item, restore, 'src');
+    const late = await restoreVm(action, kube, vmFromBackup({ name: 'late', instancetype: { name: 'u1.medium', revisionName: IT_REV } }), restore);
+    expect(await action.progress(first.out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '' });
+    await veleroCreates(kube, late.out.item, restore, 'src');
+    expect(await action.progress(late.out.operationId ?? '', restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 1 });
+    expect(kube.calls.filter((c) => c.startsWith('list VirtualMachine ') || c.startsWith('get VirtualMachine '))).toEqual([
+      'list VirtualMachine src ',
+      'get VirtualMachine src/late',
+    ]);
+  });
+
   it('rejects an operation ID it did not make', async () => {
     const { action, log } = setup();
     await expect(action.progress('something-else:ns/x:1', restoreObject('r'), log)).rejects.toThrow(/was not started by restore-vm-action/);
     await expect(action.progress('own-revisions:Bad_NS/x:1', restoreObject('r'), log)).rejects.toThrow(/invalid VirtualMachine/);
+  });
+});
+
+describe('API requests of a restore', () => {
+  it('200 VMs in a namespace: look-ups are LISTs shared by all VMs, then one patch per revision', async () => {
+    const kube = new MemoryKube();
+    const action = new RestoreVmAction({ kube: withScopes(kube), veleroNamespace: 'velero', newUuid: () => 'fixed-uuid' });
+    const restore = restoreObject('r1');
+    const restoredBy = { 'velero.io/restore-name': 'r1' };
+    kube.put(original);
+    kube.put(preference);
+    const vms: KubeObject[] = [];
+    for (let i = 0; i < 200; i++) {
+      const name = `vm-${i}`;
+      const itRev = kubevirtRevision(`${name}-it`, 'src', original);
+      const prefRev = kubevirtRevision(`${name}-pref`, 'src', preference);
+      for (const rev of [itRev, prefRev]) kube.put({ ...rev, metadata: { ...rev.metadata, labels: { ...rev.metadata.labels, ...restoredBy } } });
+      vms.push(
+        vmFromBackup({
+          name,
+          instancetype: { name: 'u1.medium', revisionName: `${name}-it` },
+          preference: { name: 'fedora', kind: 'VirtualMachinePreference', revisionName: `${name}-pref` },
+          annotations: copiesAnnotation(['instancetype', itRev], ['preference', prefRev]),
+        }),
+      );
+    }
+    const log = recordingLogger();
+    const ids: string[] = [];
+    for (const vm of vms) {
+      const { out } = await restoreVm(action, kube, vm, restore, log);
+      ids.push(out.operationId ?? '');
+      await veleroCreates(kube, out.item, restore, 'src');
+    }
+    const beforeProgress = kube.calls.length;
+    for (const id of ids) expect(await action.progress(id, restore, log)).toMatchObject({ completed: true, err: '', nCompleted: 2 });
+    const calls = kube.calls.filter((c) => !c.startsWith('create VirtualMachine ')); // Velero's creates
+    const verbs = (from: number) => calls.slice(from).map((c) => c.split(' ')[0]);
+    expect(calls.filter((c) => c.startsWith('get ')).length).toBeLessThanOrEqual(2); // the Backup, once
+    expect(verbs(0).filter((v) => v === 'strategic-patch')).toHaveLength(400);
+    expect(calls.length / 200).toBeLessThanOrEqual(2.1);
+    expect(kube.calls.slice(beforeProgress).filter((c) => !c.startsWith('strategic-patch'))).toEqual(['list VirtualMachine src ']);
+    expect(outcomes(log).filter((o) => o.endsWith(': restored'))).toHaveLength(400);
   });
 });
