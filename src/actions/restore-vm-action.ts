@@ -88,6 +88,8 @@ const VM_API_VERSION = `${KUBEVIRT_GROUP}/v1`;
  * keeps a UID from being used long after it was read.
  */
 export const VM_LISTING_MAX_AGE_MS = 30_000;
+/** Owner patches in flight when the revisions of a namespace's VMs are re-owned ahead, in one batch. */
+export const OWN_AHEAD_CONCURRENCY = 8;
 
 export class RestoreVmAction implements RestoreItemAction {
   private readonly kube: KubeApi;
@@ -111,6 +113,10 @@ export class RestoreVmAction implements RestoreItemAction {
    * between has forgotten them; Progress then waits its bounded time.)
    */
   private readonly refused = new Set<string>();
+  /** Per restore: the VMs ("ns/name") whose execute() in this process started a re-owning operation. */
+  private readonly toOwn = new Map<string, Set<string>>();
+  /** Per "restore|ns/name": re-owning started ahead by another VM's Progress, awaiting its own Progress. */
+  private readonly ownedAhead = new Map<string, Promise<OwnResult[]>>();
   /** Per restore and namespace: the restored VMs (ownerView) from one LIST, and when it was made. */
   private readonly vmListings = new Map<string, { at: number; byName: Promise<Map<string, KubeObject>> }>();
 
@@ -184,6 +190,7 @@ export class RestoreVmAction implements RestoreItemAction {
     additionalItems.push(...instanceSpecItems(jsonObjectAt(vm, 'spec', 'template', 'spec'), originalNamespace));
 
     const restoreKey = restoreKeyOf(restore);
+    if (operationId !== undefined) this.registerToOwn(restoreKey, vmKey);
     if (pendingFacts.length > 0) {
       const previous = this.pending.get(restoreKey);
       if (previous !== undefined) {
@@ -288,7 +295,17 @@ export class RestoreVmAction implements RestoreItemAction {
     log: Logger,
   ): Promise<OperationProgress> {
     const vmKey = `${namespace}/${vmName}`;
-    const vm = await this.restoredVm(restoreKeyOf(restore), namespace, vmName);
+    const restoreKey = restoreKeyOf(restore);
+    const ahead = this.ownedAhead.get(`${restoreKey}|${vmKey}`);
+    if (ahead !== undefined) {
+      this.ownedAhead.delete(`${restoreKey}|${vmKey}`);
+      const results = await ahead;
+      progress.nTotal = results.length;
+      Object.assign(progress, ownerProgress(results, vmKey));
+      if (!progress.completed) log.debug(progress.description);
+      return progress;
+    }
+    const vm = await this.restoredVm(restoreKey, namespace, vmName);
     if (vm === undefined || !vm.metadata.uid) {
       if (overdue) {
         progress.completed = true;
@@ -300,14 +317,50 @@ export class RestoreVmAction implements RestoreItemAction {
       }
       return progress;
     }
+    this.toOwn.get(restoreKey)?.delete(vmKey);
+    await this.ownAhead(restoreKey, namespace, log);
     const revisions = revisionsUsedBy(vm);
     progress.nTotal = revisions.length;
-    // The revisions are independent: re-own them concurrently (this step is most of a restore's time
-    // inside the plugin when done one request after another).
+    // The revisions are independent: re-own them concurrently.
     const results = await Promise.all(revisions.map((name) => this.ownRevision(name, vm, vmKey, overdue, log)));
     Object.assign(progress, ownerProgress(results, vmKey));
     if (!progress.completed) log.debug(progress.description);
     return progress;
+  }
+
+  private registerToOwn(restoreKey: string, vmKey: string): void {
+    let vms = this.toOwn.get(restoreKey);
+    if (vms === undefined) {
+      vms = new Set();
+      this.toOwn.set(restoreKey, vms);
+      for (const oldest of this.toOwn.keys()) {
+        if (this.toOwn.size <= 16) break;
+        this.toOwn.delete(oldest);
+      }
+    }
+    vms.add(vmKey);
+  }
+
+  /**
+   * Re-owns, in the background, the revisions of every other VM of `namespace` whose operation this
+   * process started and that is already created: Velero calls Progress for one operation after another,
+   * so doing them one VM per call would leave the API server idle between calls. Each VM's own Progress
+   * then reports what was done (and a VM with a passing failure is tried again by its next poll).
+   */
+  private async ownAhead(restoreKey: string, namespace: string, log: Logger): Promise<void> {
+    const waiting = [...(this.toOwn.get(restoreKey) ?? [])].filter((key) => key.startsWith(`${namespace}/`));
+    if (waiting.length === 0) return;
+    const listed = await this.vmListings.get(`${restoreKey}|${namespace}`)?.byName;
+    const slots = new Limiter(OWN_AHEAD_CONCURRENCY);
+    for (const vmKey of waiting) {
+      const vm = listed?.get(vmKey.slice(namespace.length + 1));
+      if (!vm?.metadata.uid) continue; // not created yet: its own Progress finds it
+      this.toOwn.get(restoreKey)?.delete(vmKey);
+      const results = Promise.all(revisionsUsedBy(vm).map((name) => slots.run(() => this.ownRevision(name, vm, vmKey, false, log))));
+      // Its own Progress awaits it; until then a failure must not count as unhandled.
+      results.catch(() => undefined);
+      this.ownedAhead.set(`${restoreKey}|${vmKey}`, results);
+    }
   }
 
   /**
@@ -465,6 +518,24 @@ export class RestoreVmAction implements RestoreItemAction {
         return;
       }
       throw err;
+    }
+  }
+}
+
+/** At most `size` promises from run() in flight at a time; the others wait their turn in order. */
+class Limiter {
+  private active = 0;
+  private readonly queue: (() => void)[] = [];
+  constructor(private readonly size: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
     }
   }
 }
