@@ -12,23 +12,21 @@
 import { randomUUID } from 'node:crypto';
 import { loadRevisionOptions, restoreKnobs, type RevisionOptions } from '../config.ts';
 import { decodeOperationId, encodeOperationId } from '../host/operation-id.ts';
-import { kubeForScope, type KubeApi, type ObjectKey } from '../kube/api.ts';
+import { kubeForScope, type KubeApi } from '../kube/api.ts';
 import { isKubeApiError } from '../kube/errors.ts';
-import { Kinds, KUBEVIRT_GROUP } from '../kubevirt/constants.ts';
+import { Kinds } from '../kubevirt/constants.ts';
 import { dedupe, instanceSpecItems, mayComeFromBackup } from '../kubevirt/restore-graph.ts';
 import { expandVirtualMachine } from '../kubevirt/expand/index.ts';
 import type { ExpandFn } from '../kubevirt/restore-expand.ts';
-import { controllerPatch, controllerStatus, OWN_REVISIONS_OPERATION, ownerView, revisionsUsedBy } from '../kubevirt/restore-owner.ts';
+import { OWN_REVISIONS_OPERATION } from '../kubevirt/restore-owner.ts';
 import { decideAfterAdditionalItems, type RevisionFacts } from '../kubevirt/restore-revision.ts';
 import {
   copiesNeeded,
   lateStep,
-  ownerProgress,
   planExecute,
   revisionWhat,
   withCopies,
   type MatcherFacts,
-  type OwnResult,
   type PlanLog,
 } from '../kubevirt/restore-vm-plan.ts';
 import {
@@ -43,6 +41,7 @@ import {
   type MatcherRef,
 } from '../kubevirt/restore-vm.ts';
 import { revisionCopiesOf, RevisionCopyError, type RevisionCopy } from '../kubevirt/revision-copy.ts';
+import { RevisionOwner } from './restore-vm-owner.ts';
 import type {
   Logger,
   RestoreExecuteInput,
@@ -81,15 +80,6 @@ interface PendingPlan {
   facts: RevisionFacts[];
 }
 
-const VM_API_VERSION = `${KUBEVIRT_GROUP}/v1`;
-/**
- * How long one LIST of a namespace's VMs answers Progress. Velero polls every operation of a restore
- * in one sweep once all items are created, so one listing serves a namespace's 1,000 VMs; the bound
- * keeps a UID from being used long after it was read.
- */
-export const VM_LISTING_MAX_AGE_MS = 30_000;
-/** Owner patches in flight when the revisions of a namespace's VMs are re-owned ahead, in one batch. */
-export const OWN_AHEAD_CONCURRENCY = 8;
 
 export class RestoreVmAction implements RestoreItemAction {
   private readonly kube: KubeApi;
@@ -113,12 +103,8 @@ export class RestoreVmAction implements RestoreItemAction {
    * between has forgotten them; Progress then waits its bounded time.)
    */
   private readonly refused = new Set<string>();
-  /** Per restore: the VMs ("ns/name") whose execute() in this process started a re-owning operation. */
-  private readonly toOwn = new Map<string, Set<string>>();
-  /** Per "restore|ns/name": re-owning started ahead by another VM's Progress, awaiting its own Progress. */
-  private readonly ownedAhead = new Map<string, Promise<OwnResult[]>>();
-  /** Per restore and namespace: the restored VMs (ownerView) from one LIST, and when it was made. */
-  private readonly vmListings = new Map<string, { at: number; byName: Promise<Map<string, KubeObject>> }>();
+  /** Progress: finds the restored VM and gives its revisions their owner. */
+  private readonly owner: RevisionOwner;
 
   constructor(options: RestoreVmActionOptions) {
     this.kube = options.kube;
@@ -128,6 +114,7 @@ export class RestoreVmAction implements RestoreItemAction {
     this.newUuid = options.newUuid ?? randomUUID;
     this.now = options.now ?? Date.now;
     this.ownerWaitMs = options.ownerWaitMs ?? DEFAULT_OWNER_WAIT_MS;
+    this.owner = new RevisionOwner(this.kube, this.ownerWaitMs, this.now);
   }
 
   appliesTo(): ResourceSelector {
@@ -190,7 +177,7 @@ export class RestoreVmAction implements RestoreItemAction {
     additionalItems.push(...instanceSpecItems(jsonObjectAt(vm, 'spec', 'template', 'spec'), originalNamespace));
 
     const restoreKey = restoreKeyOf(restore);
-    if (operationId !== undefined) this.registerToOwn(restoreKey, vmKey);
+    if (operationId !== undefined) this.owner.register(restoreKey, vmKey);
     if (pendingFacts.length > 0) {
       const previous = this.pending.get(restoreKey);
       if (previous !== undefined) {
@@ -273,7 +260,7 @@ export class RestoreVmAction implements RestoreItemAction {
     }
     const overdue = now - ref.started.getTime() > this.ownerWaitMs;
     try {
-      return await this.ownRevisions(restore, ref.namespace, ref.name, progress, overdue, log);
+      return await this.owner.ownRevisions(restoreKeyOf(restore), ref.namespace, ref.name, progress, overdue, log);
     } catch (err) {
       // The API server did not answer (or refused): Velero polls again, until the bound has passed.
       if (overdue) {
@@ -284,163 +271,6 @@ export class RestoreVmAction implements RestoreItemAction {
       }
       return progress;
     }
-  }
-
-  private async ownRevisions(
-    restore: Restore,
-    namespace: string,
-    vmName: string,
-    progress: OperationProgress,
-    overdue: boolean,
-    log: Logger,
-  ): Promise<OperationProgress> {
-    const vmKey = `${namespace}/${vmName}`;
-    const restoreKey = restoreKeyOf(restore);
-    const ahead = this.ownedAhead.get(`${restoreKey}|${vmKey}`);
-    if (ahead !== undefined) {
-      this.ownedAhead.delete(`${restoreKey}|${vmKey}`);
-      const results = await ahead;
-      progress.nTotal = results.length;
-      Object.assign(progress, ownerProgress(results, vmKey));
-      if (!progress.completed) log.debug(progress.description);
-      return progress;
-    }
-    const vm = await this.restoredVm(restoreKey, namespace, vmName);
-    if (vm === undefined || !vm.metadata.uid) {
-      if (overdue) {
-        progress.completed = true;
-        progress.err =
-          `VirtualMachine ${vmKey} did not appear within ${Math.round(this.ownerWaitMs / 1000)} s of its restore, ` +
-          `so its instance type / preference revisions were given no owner`;
-      } else {
-        progress.description = `waiting for VirtualMachine ${vmKey} to be created`;
-      }
-      return progress;
-    }
-    this.toOwn.get(restoreKey)?.delete(vmKey);
-    await this.ownAhead(restoreKey, namespace, log);
-    const revisions = revisionsUsedBy(vm);
-    progress.nTotal = revisions.length;
-    // The revisions are independent: re-own them concurrently.
-    const results = await Promise.all(revisions.map((name) => this.ownRevision(name, vm, vmKey, overdue, log)));
-    Object.assign(progress, ownerProgress(results, vmKey));
-    if (!progress.completed) log.debug(progress.description);
-    return progress;
-  }
-
-  private registerToOwn(restoreKey: string, vmKey: string): void {
-    let vms = this.toOwn.get(restoreKey);
-    if (vms === undefined) {
-      vms = new Set();
-      this.toOwn.set(restoreKey, vms);
-      for (const oldest of this.toOwn.keys()) {
-        if (this.toOwn.size <= 16) break;
-        this.toOwn.delete(oldest);
-      }
-    }
-    vms.add(vmKey);
-  }
-
-  /**
-   * Re-owns, in the background, the revisions of every other VM of `namespace` whose operation this
-   * process started and that is already created: Velero calls Progress for one operation after another,
-   * so doing them one VM per call would leave the API server idle between calls. Each VM's own Progress
-   * then reports what was done (and a VM with a passing failure is tried again by its next poll).
-   */
-  private async ownAhead(restoreKey: string, namespace: string, log: Logger): Promise<void> {
-    const waiting = [...(this.toOwn.get(restoreKey) ?? [])].filter((key) => key.startsWith(`${namespace}/`));
-    if (waiting.length === 0) return;
-    const listed = await this.vmListings.get(`${restoreKey}|${namespace}`)?.byName;
-    const slots = new Limiter(OWN_AHEAD_CONCURRENCY);
-    for (const vmKey of waiting) {
-      const vm = listed?.get(vmKey.slice(namespace.length + 1));
-      if (!vm?.metadata.uid) continue; // not created yet: its own Progress finds it
-      this.toOwn.get(restoreKey)?.delete(vmKey);
-      const results = Promise.all(revisionsUsedBy(vm).map((name) => slots.run(() => this.ownRevision(name, vm, vmKey, false, log))));
-      // Its own Progress awaits it; until then a failure must not count as unhandled.
-      results.catch(() => undefined);
-      this.ownedAhead.set(`${restoreKey}|${vmKey}`, results);
-    }
-  }
-
-  /**
-   * The restored VM as re-owning needs it (ownerView), from one LIST of its namespace per restore
-   * (refreshed after VM_LISTING_MAX_AGE_MS); a VM missing from the listing is read on its own, since
-   * Progress may run while Velero still creates VMs.
-   */
-  private async restoredVm(restoreKey: string, namespace: string, name: string): Promise<KubeObject | undefined> {
-    const key = `${restoreKey}|${namespace}`;
-    const now = this.now();
-    let listing = this.vmListings.get(key);
-    if (listing === undefined || now - listing.at > VM_LISTING_MAX_AGE_MS) {
-      const byName = this.kube
-        .list({ apiVersion: VM_API_VERSION, kind: Kinds.VirtualMachine, namespace })
-        .then((vms) => new Map(vms.map((vm) => [vm.metadata.name ?? '', ownerView(vm)])));
-      listing = { at: now, byName };
-      this.vmListings.set(key, listing);
-      // A failed LIST is not remembered: the next poll lists again.
-      byName.catch(() => {
-        if (this.vmListings.get(key)?.byName === byName) this.vmListings.delete(key);
-      });
-      for (const oldest of this.vmListings.keys()) {
-        if (this.vmListings.size <= 16) break;
-        this.vmListings.delete(oldest);
-      }
-    }
-    const listed = (await listing.byName).get(name);
-    if (listed?.metadata.uid) return listed;
-    const vm = await this.kube.get({ apiVersion: VM_API_VERSION, kind: Kinds.VirtualMachine, namespace, name });
-    return vm === undefined ? undefined : ownerView(vm);
-  }
-
-  /**
-   * Gives one revision its VM as controller; says whether it is done, to retry, or a problem.
-   * Velero strips owner references from what it restores, so the usual revision is an orphan: one
-   * strategic merge patch adds the VM as controller without reading the revision first. Only when the
-   * API server refuses it (another controller) is the revision read, to say who controls it.
-   */
-  private async ownRevision(
-    name: string,
-    vm: KubeObject,
-    vmKey: string,
-    overdue: boolean,
-    log: Logger,
-  ): Promise<OwnResult> {
-    const key = revisionKey(name, vm.metadata.namespace ?? '');
-    try {
-      await this.kube.strategicMergePatch(key, controllerPatch(vm));
-      log.info(`revision ${name}: owned by VirtualMachine ${vmKey}`, { revision: name, outcome: 'owned' });
-      return { owned: true };
-    } catch (err) {
-      if (isKubeApiError(err) && err.status === 404) {
-        return { owned: false, problem: `revision ${name} used by VirtualMachine ${vmKey} does not exist` };
-      }
-      if (isKubeApiError(err) && err.status === 422) return this.explainController(name, key, vm, vmKey, log);
-      // A passing API failure: try again next poll.
-      if (overdue) return { owned: false, problem: `revision ${name}: setting its owner failed: ${errorText(err)}` };
-      return { owned: false, retry: `revision ${name}: ${errorText(err)}` };
-    }
-  }
-
-  /** After a refused controllerPatch: a revision controlled by another object is left as it is. */
-  private async explainController(
-    name: string,
-    key: ObjectKey,
-    vm: KubeObject,
-    vmKey: string,
-    log: Logger,
-  ): Promise<OwnResult> {
-    const revision = await this.kube.get(key);
-    if (revision === undefined) {
-      return { owned: false, problem: `revision ${name} used by VirtualMachine ${vmKey} does not exist` };
-    }
-    const status = controllerStatus(revision, vm);
-    // Its controller went away between the refused patch and this read: patch again at the next poll.
-    if (status.state === 'orphan') return { owned: false, retry: `revision ${name}: its controller changed meanwhile` };
-    if (status.state === 'owned-by-other') {
-      log.warn(`revision ${name} is controlled by ${status.owner.kind} ${status.owner.name}, not by VirtualMachine ${vmKey}; left as it is`);
-    }
-    return { owned: true };
   }
 
   cancel(operationId: string, _restore: Restore, log: Logger): Promise<void> {
@@ -518,24 +348,6 @@ export class RestoreVmAction implements RestoreItemAction {
         return;
       }
       throw err;
-    }
-  }
-}
-
-/** At most `size` promises from run() in flight at a time; the others wait their turn in order. */
-class Limiter {
-  private active = 0;
-  private readonly queue: (() => void)[] = [];
-  constructor(private readonly size: number) {}
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active >= this.size) await new Promise<void>((resolve) => this.queue.push(resolve));
-    this.active++;
-    try {
-      return await work();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
     }
   }
 }
