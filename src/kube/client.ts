@@ -22,6 +22,22 @@ const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/tok
 /** Credentials (tokens from files or exec plugins) are re-read this often. */
 const AUTH_REFRESH_MS = 60_000;
 const USER_AGENT = userAgent();
+/** Connections to the API server at most (concurrent requests beyond wait for one). */
+const MAX_SOCKETS = 16;
+/** The TLS settings client-node puts on its agent (AgentOptions it copies from the kubeconfig). */
+const TLS_SETTINGS = ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const;
+type TlsSettings = Partial<Pick<https.AgentOptions, (typeof TLS_SETTINGS)[number]>>;
+
+function tlsSettingsOf(agent: https.Agent): TlsSettings {
+  const options = (agent as unknown as { options: https.AgentOptions }).options;
+  const tls: Record<string, unknown> = {};
+  for (const key of TLS_SETTINGS) if (options[key] !== undefined) tls[key] = options[key];
+  return tls as TlsSettings;
+}
+
+function sameTlsSettings(a: TlsSettings, b: TlsSettings): boolean {
+  return TLS_SETTINGS.every((key) => String(a[key]) === String(b[key]));
+}
 
 export interface KubeClientOptions {
   /** Deadline of one request, connection to last byte. */
@@ -79,6 +95,7 @@ export class KubeClient implements KubeApi {
   private readonly listPageSize: number;
   private kubeConfig: KubeConfig | undefined;
   private auth: { options: https.RequestOptions; at: number } | undefined;
+  private sharedAgent: { tls: TlsSettings; agent: https.Agent } | undefined;
   private readonly discovered = new Map<string, Promise<ResourcePath>>();
   private readonly scopes = new Map<string, ScopedKubeCache>();
   readonly counts: RequestCounts = { total: 0, get: 0, list: 0, create: 0, patch: 0, discovery: 0 };
@@ -242,8 +259,25 @@ export class KubeClient implements KubeApi {
     this.kubeConfig ??= await loadDefaultConfig();
     const options: https.RequestOptions = {};
     await this.kubeConfig.applyToHTTPSOptions(options);
+    options.agent = this.keepAlive(options.agent);
     this.auth = { options, at: now };
     return options;
+  }
+
+  /**
+   * client-node builds a new https.Agent without keep-alive, so every request would pay a TCP and TLS
+   * handshake (on both sides: most of the plugin's CPU per request at restore). Requests go through
+   * one keep-alive agent with the same TLS settings instead, kept while those settings do not change.
+   * Proxy agents are used as they are.
+   */
+  private keepAlive(agent: https.RequestOptions['agent']): https.RequestOptions['agent'] {
+    if (!(agent instanceof https.Agent) || agent.constructor !== https.Agent) return agent;
+    const tls = tlsSettingsOf(agent);
+    if (this.sharedAgent === undefined || !sameTlsSettings(this.sharedAgent.tls, tls)) {
+      this.sharedAgent?.agent.destroy();
+      this.sharedAgent = { tls, agent: new https.Agent({ ...tls, keepAlive: true, maxSockets: MAX_SOCKETS, scheduling: 'lifo' }) };
+    }
+    return this.sharedAgent.agent;
   }
 
   private async request(
