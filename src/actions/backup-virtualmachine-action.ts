@@ -13,6 +13,7 @@ import { isVmRunning } from '../kubevirt/vm.ts';
 import type { BackupExecuteInput, BackupExecuteOutput, BackupItemAction } from '../velero/actions.ts';
 import type { ResourceSelector } from '../velero/types.ts';
 import { namesOf, warnAll } from './backup-common.ts';
+import { dropOldest } from './bounded.ts';
 import { readWorld } from './backup-world.ts';
 
 /** Backups whose returned items are remembered: a plugin process normally serves one. */
@@ -60,10 +61,7 @@ export class BackupVirtualMachineAction implements BackupItemAction {
     if (found === undefined) {
       found = new ReturnedItems();
       this.returned.set(backupId, found);
-      for (const oldest of this.returned.keys()) {
-        if (this.returned.size <= REMEMBERED_BACKUPS) break;
-        this.returned.delete(oldest);
-      }
+      dropOldest(this.returned, REMEMBERED_BACKUPS);
     }
     return found;
   }

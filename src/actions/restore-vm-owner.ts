@@ -9,6 +9,7 @@ import { controllerPatch, controllerStatus, ownerView, revisionsUsedBy } from '.
 import { ownerProgress, type OwnResult } from '../kubevirt/restore-vm-plan.ts';
 import type { Logger } from '../velero/actions.ts';
 import type { KubeObject, OperationProgress } from '../velero/types.ts';
+import { dropOldest } from './bounded.ts';
 
 const VM_API_VERSION = `${KUBEVIRT_GROUP}/v1`;
 /**
@@ -85,10 +86,7 @@ export class RevisionOwner {
     if (vms === undefined) {
       vms = new Set();
       this.toOwn.set(restoreKey, vms);
-      for (const oldest of this.toOwn.keys()) {
-        if (this.toOwn.size <= REMEMBERED_RESTORES) break;
-        this.toOwn.delete(oldest);
-      }
+      dropOldest(this.toOwn, REMEMBERED_RESTORES);
     }
     vms.add(vmKey);
   }
@@ -134,10 +132,7 @@ export class RevisionOwner {
       byName.catch(() => {
         if (this.vmListings.get(key)?.byName === byName) this.vmListings.delete(key);
       });
-      for (const oldest of this.vmListings.keys()) {
-        if (this.vmListings.size <= REMEMBERED_RESTORES) break;
-        this.vmListings.delete(oldest);
-      }
+      dropOldest(this.vmListings, REMEMBERED_RESTORES);
     }
     const listed = (await listing.byName).get(name);
     if (listed?.metadata.uid) return listed;
