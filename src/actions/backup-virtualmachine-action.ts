@@ -5,16 +5,25 @@
 // restored from this backup is refused with the reason.
 import { PluginError } from '../host/errors.ts';
 import { kubeForScope, type KubeApi } from '../kube/api.ts';
-import { planVmLookups, vmBackupGraph } from '../kubevirt/backup-graph.ts';
+import { resourceByPlural } from '../kube/resources.ts';
+import { planVmLookups, vmBackupGraph, type World } from '../kubevirt/backup-graph.ts';
+import { listedByVelero } from '../kubevirt/backup-listed.ts';
 import { checkVmBackup, isMetadataBackup } from '../kubevirt/backup-checks.ts';
 import { MUST_INCLUDE_ADDITIONAL_ITEMS, ReturnedItems } from '../kubevirt/backup-returned.ts';
 import { selfDescribingVm } from '../kubevirt/backup-vm-item.ts';
 import { isVmRunning } from '../kubevirt/vm.ts';
 import type { BackupExecuteInput, BackupExecuteOutput, BackupItemAction } from '../velero/actions.ts';
-import type { ResourceSelector } from '../velero/types.ts';
+import type { Backup, ResourceIdentifier, ResourceSelector } from '../velero/types.ts';
 import { namesOf, warnAll } from './backup-common.ts';
 import { dropOldest } from './bounded.ts';
 import { readWorld } from './backup-world.ts';
+
+/** The item is one the graph looked up, and Velero's own listing of the backup holds it. */
+function inVelerosListing(id: ResourceIdentifier, world: World, backup: Backup): boolean {
+  const resource = resourceByPlural(id.group, id.resource);
+  const object = resource === undefined ? undefined : world.get(resource.kind, id.name);
+  return resource !== undefined && object !== undefined && object !== null && listedByVelero(object, resource, backup);
+}
 
 /** Backups whose returned items are remembered: a plugin process normally serves one. */
 const REMEMBERED_BACKUPS = 4;
@@ -45,12 +54,15 @@ export class BackupVirtualMachineAction implements BackupItemAction {
     warnAll(log, graph.warnings);
     const stored = selfDescribingVm(item, world);
     warnAll(log, stored.warnings);
+    // What Velero backs up anyway (its own listing) or was given by an earlier VM is not returned again.
+    const notListed = graph.items.filter((id) => !inVelerosListing(id, world, backup));
     const mustInclude = stored.vm.metadata.annotations?.[MUST_INCLUDE_ADDITIONAL_ITEMS] === 'true';
     const returned = this.returnedIn(backup.metadata.uid ?? backup.metadata.name ?? '');
-    const additionalItems = returned.notYetReturned(graph.items, mustInclude);
+    const additionalItems = returned.notYetReturned(notListed, mustInclude);
     log.info(`${who}: backing up with ${graph.items.length} related items`, {
       revisionCopies: stored.copies.map((c) => c.name).join(',') || 'none',
-      ...(additionalItems.length < graph.items.length ? { alreadyReturnedByAnotherVm: graph.items.length - additionalItems.length } : {}),
+      ...(notListed.length < graph.items.length ? { inVelerosOwnListing: graph.items.length - notListed.length } : {}),
+      ...(additionalItems.length < notListed.length ? { alreadyReturnedByAnotherVm: notListed.length - additionalItems.length } : {}),
     });
     returned.record(additionalItems, mustInclude);
     return { item: stored.vm, additionalItems };
