@@ -36,6 +36,7 @@ import {
   pinRevisions,
   RestoreError,
   withoutRevisionCopies,
+  withoutVmNameLabel,
   type MatcherRef,
 } from '../kubevirt/restore-vm.ts';
 import { revisionCopiesOf, RevisionCopyError, type RevisionCopy } from '../kubevirt/revision-copy.ts';
@@ -214,7 +215,7 @@ export class RestoreVmAction implements RestoreItemAction {
       }
     }
 
-    vm = withoutRevisionCopies(vm);
+    vm = withoutVmNameLabel(withoutRevisionCopies(vm));
     const knobbed = applyVmKnobs(vm, knobs, this.newUuid);
     vm = knobbed.vm;
     if (knobbed.changes.length > 0) log.info(`restore options applied: ${knobbed.changes.join(', ')}`);
