@@ -87,7 +87,8 @@ async function predictThenRestore(backup: string, tarball: string, target: strin
         vm.selected.result === 'expanded' || vm.matchers.length === 0,
       );
     }
-    expect(actual.get(`${target}/${vm.name}`) ?? [], `${what}: revision outcomes`).toEqual(predictedOutcomes(vm));
+    // The action logs revisions found at Execute before those decided after the additional items: compare as sets.
+    expect([...(actual.get(`${target}/${vm.name}`) ?? [])].sort(), `${what}: revision outcomes`).toEqual(predictedOutcomes(vm).sort());
   }
   return report;
 }

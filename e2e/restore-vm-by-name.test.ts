@@ -8,7 +8,7 @@ import { createDataVolumeLikeCdi, createNamespace, createVmLikeKubeVirt, instanc
 import type { KubeClient } from './harness/kube.ts';
 import { waitFor } from './harness/process.ts';
 import { useControlPlane, useVelero } from './harness/setup.ts';
-import { statusOf, type Velero } from './harness/velero.ts';
+import { restoreWarnings, statusOf, type Velero } from './harness/velero.ts';
 
 const NS = 'byname';
 const BACKUP = 'byname-b';
@@ -75,16 +75,6 @@ async function expectRevisionsOwned(vmName: string): Promise<void> {
   }
 }
 
-/** Warning lines of `velero restore describe`, less those this environment always causes. */
-function warningsOf(describe: string): string[] {
-  const section = /\nWarnings:\n([\s\S]*?)\n\S/.exec(describe)?.[1] ?? '';
-  return section
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^(Velero|Cluster|Namespaces):\s*(<none>)?$/.test(l))
-    .filter((l) => !/failed to list stub VolumeGroupSnapshotContents/.test(l));
-}
-
 beforeAll(async () => {
   const kube = env.cp.kube;
   await createNamespace(kube, NS);
@@ -139,7 +129,7 @@ describe('restore one VM by name (--selector velero.kubevirt.io/vm=<name>)', () 
     const { restore, describe } = await restoreByName(env.velero, 'byname-r1', 'vm1');
     expect(statusOf(restore), describe).toMatchObject({ phase: 'Completed' });
     expect(statusOf(restore).errors ?? 0).toBe(0);
-    expect(warningsOf(describe)).toEqual([]);
+    expect(restoreWarnings(describe)).toEqual([]);
     expect(await inventory(env.cp.kube, NS)).toEqual(expectedFor(['vm1']));
     const vm = await env.cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: NS, name: 'vm1' });
     expect(vm?.metadata.labels?.['velero.kubevirt.io/vm']).toBeUndefined();
@@ -153,7 +143,7 @@ describe('restore one VM by name (--selector velero.kubevirt.io/vm=<name>)', () 
     const { restore, logs, describe } = await restoreByName(env.velero, 'byname-r2', 'vm2');
     expect(statusOf(restore), describe).toMatchObject({ phase: 'Completed' });
     expect(statusOf(restore).errors ?? 0).toBe(0);
-    expect(warningsOf(describe)).toEqual([]);
+    expect(restoreWarnings(describe)).toEqual([]);
     // Velero found the shared objects in place and left them alone.
     expect(logs).toMatch(/Secret.*shared-ssh.*already exists|shared-ssh.*already exists/);
     const secretAfter = await kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: NS, name: 'shared-ssh' });

@@ -3,8 +3,9 @@
 // expansion), fed with what the backup holds and, when a target cluster was checked, what it holds.
 //
 // The model of the restore is the one the action lives in (restore-vm-action.ts): Velero restores the
-// backup's ControllerRevisions and instance types / preferences before the VMs (Velero's order puts
-// them earlier, see docs/restore.md), so at the VM's Execute a revision in the backup is "restored" and
+// backup's ControllerRevisions and instance types / preferences before the VMs (resources outside
+// Velero's priority list are restored in alphabetical order: controllerrevisions.apps and
+// virtualmachine{cluster,}{instancetypes,preferences} sort before virtualmachines.kubevirt.io), so at the VM's Execute a revision in the backup is "restored" and
 // the object is there; a revision neither there nor in the target cluster is decided after the
 // additional items, by the policy. Objects that already exist in the target stay as they are (Velero
 // does not overwrite), so they win over the backup's.

@@ -1,6 +1,7 @@
 // `kubevirt-velero-plugin inspect` as a command: arguments, exit status, and bad input (not gzip, not a
 // Velero backup, truncated, an item too large) answered with one line and no stack trace. The tar
 // reader is fed an archive larger than memory could hold to show it streams.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,5 +152,29 @@ describe('the tar reader streams', () => {
     await readTarStream(archive(), (h) => ({ read: h.path === 'metadata/version', maxBytes: 1024 }), (h, body) => seen.push(`${h.path} ${h.size} ${body?.length ?? '-'}`));
     expect(seen).toEqual([`resources/secrets/namespaces/a/big.json ${size} -`, 'metadata/version 15 15']);
     expect(held() - before).toBeLessThan(64 * 1024 * 1024);
+  });
+});
+
+describe('the product binary', () => {
+  const bin = join(process.cwd(), 'dist', 'kubevirt-velero-plugin');
+  const runBinary = (args: string[], env: NodeJS.ProcessEnv = {}, timeout = 60_000) =>
+    spawnSync(bin, args, { encoding: 'utf8', env: { PATH: process.env['PATH'], ...env }, timeout });
+
+  it('runs inspect as its third mode: report on stdout, exit status as documented', () => {
+    const ok = runBinary(['inspect', runnableBackup()]);
+    expect(ok.stderr).toBe('');
+    expect(ok.status).toBe(InspectExit.runnable);
+    expect(ok.stdout).toContain('VM apps/fedora-web');
+    const bad = runBinary(['inspect', scratch('junk.tar.gz', 'junk')]);
+    expect(bad.status).toBe(InspectExit.badInput);
+    expect(bad.stderr).toMatch(/^kubevirt-velero-plugin inspect: \S+\/junk\.tar\.gz: not a gzip file, or corrupt gzip data\n$/);
+  });
+
+  it('the go-plugin cookie still means plugin mode, whatever the arguments', () => {
+    // In plugin mode the binary prints the go-plugin handshake line first and keeps serving: a short
+    // timeout ends it; what matters is that it did not run inspect.
+    const res = runBinary(['inspect', '/nonexistent'], { VELERO_PLUGIN: 'hello', KUBECONFIG: '/nonexistent' }, 3000);
+    expect(res.stdout.split('\n')[0]).toMatch(/^\d+\|\d+\|unix\|/);
+    expect(res.stderr).not.toContain('inspect:');
   });
 });
