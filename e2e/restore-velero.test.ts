@@ -8,7 +8,7 @@ import type { JsonObject, KubeObject } from '../src/velero/types.ts';
 import type { ControlPlane } from './harness/control-plane.ts';
 import { waitFor } from './harness/process.ts';
 import { useControlPlane, useVelero } from './harness/setup.ts';
-import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
+import { makePluginDir, restoreWarnings, startVelero, type Velero, statusOf } from './harness/velero.ts';
 import { createNamespace, createVmLikeKubeVirt, INSTANCETYPE_API_VERSION, instancetype, preference, startVmLikeKubeVirt, virtualMachine, type CreatedVm } from './fixtures/kubevirt.ts';
 
 const env = useControlPlane({ controllerManager: true });
@@ -65,25 +65,6 @@ async function restoreDescribe(velero: Velero, name: string): Promise<string> {
   return (await velero.velero(['restore', 'describe', name, '--details'])).stdout;
 }
 
-const ENVIRONMENT_WARNINGS = [
-  // This control plane has no VolumeGroupSnapshot CRDs, which Velero >= 1.17 looks for on every restore.
-  /failed to list stub VolumeGroupSnapshotContents/,
-  // Velero backs up the CRDs of the custom resources in a backup; ours differ from the stored copies
-  // only in server-set fields, and Velero compares them anyway.
-  /could not restore, CustomResourceDefinition:/,
-];
-
-/** The warning lines of `velero restore describe`, less the ones this environment always causes. */
-function warningsOf(describe: string): string[] {
-  const section = /\nWarnings:\n([\s\S]*?)\n\S/.exec(describe)?.[1] ?? '';
-  return section
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !/^(Velero|Cluster|Namespaces):\s*(<none>)?$/.test(l))
-    .map((l) => l.replace(/^[\w.-]+:\s+(?=\S)/, '')) // "Cluster:  ...", "<namespace>:  ..."
-    .filter((l) => !ENVIRONMENT_WARNINGS.some((re) => re.test(l)));
-}
-
 async function restoreLogs(velero: Velero, name: string): Promise<string> {
   const res = await velero.velero(['restore', 'logs', name]);
   expect(res.code, res.stderr).toBe(0);
@@ -120,7 +101,7 @@ describe('with this plugin', () => {
     const restore = await env.velero.waitForRestore('rv-sel-r');
     expect(statusOf(restore), JSON.stringify(restore['status'])).toMatchObject({ phase: 'Completed' });
     expect(statusOf(restore).errors ?? 0).toBe(0);
-    expect(warningsOf(await restoreDescribe(env.velero, 'rv-sel-r'))).toEqual([]);
+    expect(restoreWarnings(await restoreDescribe(env.velero, 'rv-sel-r'))).toEqual([]);
 
     const vm = await env.cp.kube.get(vmKey(ns, 'vm1'));
     expect(vm?.['spec']).toMatchObject({ instancetype: { name: 'rv-sel-it', revisionName: itRev }, preference: { name: 'pref', revisionName: prefRev } });
@@ -158,7 +139,7 @@ describe('with this plugin', () => {
     await veleroOk(env.velero, ['restore', 'create', 'rv-excl-r', '--from-backup', 'rv-excl-b', '--namespace-mappings', `${ns}:rv-excl-dst`, '--wait']);
     expect(statusOf(await env.velero.waitForRestore('rv-excl-r'))).toMatchObject({ phase: 'Completed' });
     // Velero rightly says the instance type changed since the backup; nothing else (no missing revisions).
-    expect(warningsOf(await restoreDescribe(env.velero, 'rv-excl-r'))).toEqual([
+    expect(restoreWarnings(await restoreDescribe(env.velero, 'rv-excl-r'))).toEqual([
       'could not restore, VirtualMachineClusterInstancetype:rv-excl-it already exists. Warning: the in-cluster version is different than the backed-up version',
     ]);
 
@@ -200,7 +181,7 @@ describe('with this plugin', () => {
     ]);
     const restore = await env.velero.waitForRestore('rv-knobs-r');
     expect(statusOf(restore), await restoreDescribe(env.velero, 'rv-knobs-r')).toMatchObject({ phase: 'Completed' });
-    expect(warningsOf(await restoreDescribe(env.velero, 'rv-knobs-r'))).toEqual([
+    expect(restoreWarnings(await restoreDescribe(env.velero, 'rv-knobs-r'))).toEqual([
       'could not restore, VirtualMachineClusterInstancetype:rv-knobs-it already exists. Warning: the in-cluster version is different than the backed-up version',
     ]);
     const vm = await env.cp.kube.get(vmKey('rv-knobs-dst', 'vm1'));
@@ -292,7 +273,7 @@ describe('backup made without this plugin', () => {
       expect(res.code, res.stderr).toBe(0);
       const restore = await velero.waitForRestore('rv-np-r');
       expect(statusOf(restore), JSON.stringify(restore['status'])).toMatchObject({ phase: 'Completed' });
-      expect(warningsOf(await restoreDescribe(velero, 'rv-np-r'))).toEqual([]);
+      expect(restoreWarnings(await restoreDescribe(velero, 'rv-np-r'))).toEqual([]);
       const vm = await env.cp.kube.get(vmKey('rv-np-dst', 'vm1'));
       expect(vm?.['spec']).toMatchObject({ instancetype: { revisionName: itRev } });
       const rev = await env.cp.kube.get(revisionKey('rv-np-dst', itRev));

@@ -15,6 +15,7 @@ import { RestoreVmiAction } from './actions/restore-vmi-action.ts';
 import { RestoreVolumeSnapshotAction } from './actions/restore-volumesnapshot-action.ts';
 import { runFromCommandLine } from './host/entry.ts';
 import { runInstall } from './host/install.ts';
+import { runInspect } from './inspect/cli.ts';
 import { PluginHost } from './host/plugin-host.ts';
 import { KubeClient } from './kube/client.ts';
 import { ActionNames } from './kubevirt/constants.ts';
@@ -39,4 +40,7 @@ const plugin = new PluginHost()
   .restoreItemAction(ActionNames.restoreVolumeSnapshot, () => new RestoreVolumeSnapshotAction())
   .reportOnExit((log) => log.debug('Kubernetes API requests made by this plugin process', { ...kube.counts }));
 
-runFromCommandLine(plugin, { install: runInstall });
+runFromCommandLine(plugin, {
+  install: runInstall,
+  inspect: (args) => runInspect(args, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }),
+});

@@ -3,6 +3,7 @@
 // tests can assert exactly what was captured.
 import { gunzipSync } from 'node:zlib';
 import { parseJson } from '../../src/host/json.ts';
+import { parseNumber, parsePaxRecords } from '../../src/inspect/tar.ts';
 import type { JsonValue } from '../../src/velero/types.ts';
 
 export interface TarEntry {
@@ -23,14 +24,14 @@ export function readTar(tar: Buffer): TarEntry[] {
       const end = raw.indexOf(0);
       return raw.subarray(0, end === -1 ? len : end).toString('utf8');
     };
-    const size = parseOctal(header.subarray(124, 136));
+    const size = parseNumber(header.subarray(124, 136));
     const typeflag = String.fromCharCode(header[156] ?? 0);
     const prefix = field(345, 155);
     const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
     const data = tar.subarray(offset + 512, offset + 512 + size);
     offset += 512 + Math.ceil(size / 512) * 512;
     if (typeflag === 'x') {
-      longName = parsePax(data).get('path') ?? longName;
+      longName = parsePaxRecords(data).get('path') ?? longName;
       continue;
     }
     if (typeflag === 'L') {
@@ -44,33 +45,6 @@ export function readTar(tar: Buffer): TarEntry[] {
     entries.push({ path, type, data: Buffer.from(data) });
   }
   return entries;
-}
-
-function parseOctal(buf: Buffer): number {
-  // GNU base-256 for huge sizes: first byte has the high bit set.
-  if (((buf[0] ?? 0) & 0x80) !== 0) {
-    let n = 0;
-    for (let i = 1; i < buf.length; i++) n = n * 256 + (buf[i] ?? 0);
-    return n;
-  }
-  const text = buf.toString('ascii').replace(/\0.*$/, '').trim();
-  return text === '' ? 0 : parseInt(text, 8);
-}
-
-function parsePax(data: Buffer): Map<string, string> {
-  const out = new Map<string, string>();
-  let i = 0;
-  while (i < data.length) {
-    const space = data.indexOf(0x20, i);
-    if (space === -1) break;
-    const len = parseInt(data.subarray(i, space).toString('ascii'), 10);
-    if (!Number.isFinite(len) || len <= 0) break;
-    const record = data.subarray(space + 1, i + len - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq > 0) out.set(record.slice(0, eq), record.slice(eq + 1));
-    i += len;
-  }
-  return out;
 }
 
 /** Every `.json` file of a gzipped backup tarball, parsed (losslessly), by its path inside the tarball. */

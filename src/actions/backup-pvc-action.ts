@@ -2,17 +2,13 @@
 // (velero.kubevirt.io/pvc-uid) so that a user can restore one disk with a label selector. A value the
 // user had set on that label is kept in an annotation rather than lost.
 import { PvcUidAnnotations, UserLabels } from '../kubevirt/constants.ts';
+import { withPluginLabel } from '../kubevirt/plugin-labels.ts';
 import type { BackupExecuteInput, BackupExecuteOutput, BackupItemAction } from '../velero/actions.ts';
 import type { KubeObject, ResourceSelector } from '../velero/types.ts';
 
 /** Sets the pvc-uid label; an earlier value of it is preserved under `originalAnnotation`. */
 export function withPvcUidLabel(item: KubeObject, uid: string, originalAnnotation: string): KubeObject {
-  const labels = { ...(item.metadata.labels ?? {}) };
-  const annotations = { ...(item.metadata.annotations ?? {}) };
-  const earlier = labels[UserLabels.pvcUid];
-  const metadata = { ...item.metadata, labels: { ...labels, [UserLabels.pvcUid]: uid } };
-  if (earlier !== undefined) metadata.annotations = { ...annotations, [originalAnnotation]: earlier };
-  return { ...item, metadata };
+  return withPluginLabel(item, UserLabels.pvcUid, uid, originalAnnotation);
 }
 
 export class BackupPvcAction implements BackupItemAction {

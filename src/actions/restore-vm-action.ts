@@ -38,6 +38,7 @@ import {
   matchersOf,
   RestoreError,
   withoutRevisionCopies,
+  withoutVmNameLabel,
   type MatcherRef,
 } from '../kubevirt/restore-vm.ts';
 import { revisionCopiesOf, RevisionCopyError, type RevisionCopy } from '../kubevirt/revision-copy.ts';
@@ -169,7 +170,7 @@ export class RestoreVmAction implements RestoreItemAction {
       ? encodeOperationId({ operation: OWN_REVISIONS_OPERATION, namespace: targetNamespace, name: vmName, started: new Date(this.now()) })
       : undefined;
 
-    vm = withoutRevisionCopies(vm);
+    vm = withoutVmNameLabel(withoutRevisionCopies(vm));
     const knobbed = applyVmKnobs(vm, knobs, this.newUuid);
     vm = knobbed.vm;
     if (knobbed.changes.length > 0) log.info(`restore options applied: ${knobbed.changes.join(', ')}`);

@@ -1,6 +1,6 @@
 // How the binary decides what it is being asked to do: run as a plugin under Velero (the go-plugin
 // magic cookie is set), install itself into a directory (the image's entrypoint), or explain itself
-// to a person who ran it by hand.
+// to a person who ran it by hand, or inspect a backup tarball.
 import type { PluginHost } from './plugin-host.ts';
 
 const COOKIE_KEY = 'VELERO_PLUGIN';
@@ -9,6 +9,8 @@ const COOKIE_VALUE = 'hello';
 export interface EntryOptions {
   /** The install mode; returns the exit code. */
   install: (args: string[]) => number;
+  /** The inspect mode (a backup tarball, read-only); resolves to the exit code. */
+  inspect?: (args: string[]) => Promise<number>;
 }
 
 export function runFromCommandLine(host: PluginHost, options: EntryOptions): void {
@@ -24,10 +26,19 @@ export function runFromCommandLine(host: PluginHost, options: EntryOptions): voi
     process.exitCode = options.install(args.slice(1));
     return;
   }
+  if (args[0] === 'inspect' && options.inspect !== undefined) {
+    // Exit once the output is written: an idle keep-alive connection to the API server must not hold
+    // the process open.
+    void options.inspect(args.slice(1)).then((code) => {
+      process.stdout.write('', () => process.exit(code));
+    });
+    return;
+  }
   process.stderr.write(
     'This binary is a Velero plugin and is not meant to be run directly.\n' +
       'Velero starts it from its plugin directory (see `velero plugin add`).\n' +
-      'To copy it and its libraries into a plugin directory: kubevirt-velero-plugin install <dir>\n',
+      'To copy it and its libraries into a plugin directory: kubevirt-velero-plugin install <dir>\n' +
+      'To see what a restore of a backup would do: kubevirt-velero-plugin inspect <backup.tar.gz>\n',
   );
   process.exitCode = 1;
 }

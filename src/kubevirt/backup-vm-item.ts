@@ -4,8 +4,10 @@
 //   KubeVirt honours and copies back into status.
 // - A point-in-time copy of each revision the VM uses is embedded as an annotation, so that a restore
 //   can re-create the revision even when it is missing from the backup or filtered out of it.
+// - It is labelled with its name (velero.kubevirt.io/vm), so that one VM can be restored by selector.
 import type { KubeObject } from '../velero/types.ts';
-import { Kinds, PluginAnnotations } from './constants.ts';
+import { Kinds, PluginAnnotations, PluginLabels } from './constants.ts';
+import { nameLabelValue, withPluginLabel } from './plugin-labels.ts';
 import type { World } from './backup-graph.ts';
 import { encodeRevisionCopies, RevisionCopyError, revisionLabelsOf, type RevisionCopy } from './revision-copy.ts';
 import { asRecord, effectiveRevisionName, matchersOf, qualifiedName } from './vm.ts';
@@ -24,6 +26,16 @@ function annotationBytes(annotations: Record<string, string>): number {
   let total = 0;
   for (const [k, v] of Object.entries(annotations)) total += Buffer.byteLength(k) + Buffer.byteLength(v);
   return total;
+}
+
+/** The value of the label that names a backed-up VM (restore it with `--selector velero.kubevirt.io/vm=<value>`). */
+export function vmNameLabelValue(vmName: string): string {
+  return nameLabelValue(vmName);
+}
+
+/** The VM labelled with its own name, a user's own label of that key kept in an annotation. */
+export function withVmNameLabel(vm: KubeObject): KubeObject {
+  return withPluginLabel(vm, PluginLabels.vmName, vmNameLabelValue(vm.metadata.name ?? ''), PluginAnnotations.originalVmLabel);
 }
 
 export function selfDescribingVm(vm: KubeObject, world: World): VmItemResult {
@@ -73,7 +85,7 @@ export function selfDescribingVm(vm: KubeObject, world: World): VmItemResult {
   const hadAnnotations = vm.metadata.annotations !== undefined;
   const metadata = { ...vm.metadata };
   if (hadAnnotations || Object.keys(annotations).length > 0) metadata.annotations = annotations;
-  const result: KubeObject = { ...vm, metadata };
+  const result: KubeObject = withVmNameLabel({ ...vm, metadata });
   if (vm['spec'] !== undefined) result['spec'] = spec;
   return { vm: result, copies: embedded, warnings };
 }

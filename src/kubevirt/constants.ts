@@ -53,8 +53,19 @@ export const UserLabels = {
   excludeFromBackup: 'velero.io/exclude-from-backup',
 } as const;
 
+/** Labels the plugin writes on backed-up items (taken off again on restore). */
+export const PluginLabels = {
+  /**
+   * On a backed-up VirtualMachine: its name (see nameLabelValue in plugin-labels.ts for names past 63
+   * characters), so that `velero restore create --selector velero.kubevirt.io/vm=<name>` restores that VM.
+   */
+  vmName: 'velero.kubevirt.io/vm',
+} as const;
+
 /** Annotations the plugin writes on backed-up items. */
 export const PluginAnnotations = {
+  /** On a backed-up VirtualMachine: the user's own value of the vm label, put back on restore. */
+  originalVmLabel: 'velero.kubevirt.io/original-vm',
   /**
    * On a backed-up VirtualMachine: the point-in-time copies of the ControllerRevisions it references
    * (see revision-copy.ts). Removed again on restore.

@@ -2,6 +2,7 @@
 // PVCs and VolumeSnapshots.
 import type { KubeObject } from '../velero/types.ts';
 import { CdiAnnotations, Kinds, UserLabels } from './constants.ts';
+import { withoutPluginLabel } from './plugin-labels.ts';
 import { cloneJson } from './restore-vm.ts';
 
 /**
@@ -59,23 +60,5 @@ export function pvcInProgress(pvc: KubeObject): boolean {
  * plugin's label goes away again, or the user's value comes back.
  */
 export function withOriginalPvcUid(obj: KubeObject, originalAnnotation: string): { item: KubeObject; change?: string } {
-  const labels = obj.metadata.labels;
-  if (labels === undefined || !(UserLabels.pvcUid in labels)) return { item: obj };
-  const out = cloneJson(obj);
-  const newLabels = { ...labels };
-  const annotations = { ...(obj.metadata.annotations ?? {}) };
-  const original = annotations[originalAnnotation];
-  let change: string;
-  if (original !== undefined) {
-    newLabels[UserLabels.pvcUid] = original;
-    delete annotations[originalAnnotation];
-    change = `restored the original ${UserLabels.pvcUid} label value`;
-  } else {
-    delete newLabels[UserLabels.pvcUid];
-    change = `removed the ${UserLabels.pvcUid} label added at backup`;
-  }
-  out.metadata.labels = newLabels;
-  if (Object.keys(annotations).length === 0) delete out.metadata.annotations;
-  else out.metadata.annotations = annotations;
-  return { item: out, change };
+  return withoutPluginLabel(obj, UserLabels.pvcUid, originalAnnotation);
 }

@@ -5,11 +5,11 @@
 // The decision has two moments because Velero restores a VM's additional items only after the action's
 // Execute has returned: at Execute the plugin knows what is already in the cluster, and only after the
 // additional items were restored does it know whether the backup held the revision.
-import { createHash } from 'node:crypto';
 import { isJsonObject } from '../host/json.ts';
 import type { MissingRevisionPolicy } from '../config.ts';
 import type { JsonObject, JsonValue, KubeObject } from '../velero/types.ts';
 import { RevisionLabels } from './constants.ts';
+import { nameLabelValue } from './plugin-labels.ts';
 import type { RevisionCopy } from './revision-copy.ts';
 import { cloneJson, type MatcherRef } from './restore-vm.ts';
 
@@ -20,8 +20,7 @@ export const VeleroLabels = {
 
 /** Velero's label.GetValidName: names longer than 63 characters end in 6 hex digits of their SHA-256. */
 export function veleroLabelValue(name: string): string {
-  if (name.length <= 63) return name;
-  return name.slice(0, 57) + createHash('sha256').update(name).digest('hex').slice(0, 6);
+  return nameLabelValue(name);
 }
 
 /** True when Velero created this object in the restore of that name (it labels everything it creates). */

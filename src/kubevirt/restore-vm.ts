@@ -3,7 +3,8 @@
 // (run strategy, MAC addresses, firmware UUID), and removing what only the backup needed.
 import { isJsonObject } from '../host/json.ts';
 import type { JsonObject, JsonValue, KubeObject } from '../velero/types.ts';
-import { INSTANCETYPE_GROUP, Kinds, PluginAnnotations } from './constants.ts';
+import { INSTANCETYPE_GROUP, Kinds, PluginAnnotations, PluginLabels } from './constants.ts';
+import { nameLabelValue, withoutPluginLabel } from './plugin-labels.ts';
 import type { RevisionRole } from './revision-copy.ts';
 
 export class RestoreError extends Error {
@@ -156,6 +157,16 @@ export function withoutRevisionCopies(vm: KubeObject): KubeObject {
   if (Object.keys(kept).length === 0) delete out.metadata.annotations;
   else out.metadata.annotations = kept;
   return out;
+}
+
+/**
+ * The VM without the label that named it in the backup (a user's own value of that label comes back).
+ * Removed only when it holds the value the plugin writes, so a user's label in a backup made without
+ * the plugin stays.
+ */
+export function withoutVmNameLabel(vm: KubeObject): KubeObject {
+  const pluginValue = nameLabelValue(vm.metadata.name ?? '');
+  return withoutPluginLabel(vm, PluginLabels.vmName, PluginAnnotations.originalVmLabel, pluginValue).item;
 }
 
 export interface InstanceKnobs {

@@ -309,6 +309,40 @@ describe('knobs and bad input', () => {
     expect(out.item.metadata.annotations).toBeUndefined();
   });
 
+  it.each([
+    { title: 'plain', labels: {} },
+    { title: 'restore labels (run strategy, MAC, firmware UUID)', labels: { 'velero.kubevirt.io/restore-run-strategy': 'Always', 'velero.kubevirt.io/clear-mac-address': 'true' } },
+    { title: 'expand-vms', labels: { 'velero.kubevirt.io/expand-vms': 'true' } },
+  ])('restored by its name label ($title, namespace mapping): the label goes, a user value comes back, everything it needs is asked for', async ({ labels }) => {
+    const { kube, action } = setup();
+    const backedUp = vmFromBackup({
+      name: 'db01',
+      instancetype: pinnedInstancetype,
+      preference: pinnedShape.preference ?? { name: 'fedora' },
+      annotations: { ...pinnedShape.annotations, 'velero.kubevirt.io/original-vm': 'mine' },
+    });
+    backedUp.metadata.labels = { app: 'db', 'velero.kubevirt.io/vm': 'db01' };
+    const restore = restoreObject('r1', { namespaceMapping: { src: 'dst' }, labels });
+    const { out } = await restoreVm(action, kube, backedUp, restore);
+    expect(out.item.metadata.labels).toEqual({ app: 'db', 'velero.kubevirt.io/vm': 'mine' });
+    expect(out.item.metadata.annotations).toBeUndefined();
+    // Whatever selector picked the VM, its disks, secrets, instance type and preference objects come as
+    // additional items, named as in the backup (Velero applies the mapping).
+    const asked = (out.additionalItems ?? []).map((i) => `${i.resource}/${i.namespace}/${i.name}`);
+    expect(asked).toEqual(
+      expect.arrayContaining([
+        'virtualmachineclusterinstancetypes//u1.medium',
+        'virtualmachinepreferences/src/fedora',
+        'datavolumes/src/db01-root',
+        'persistentvolumeclaims/src/db01-root',
+        'secrets/src/db01-ci',
+      ]),
+    );
+    // The revisions too, unless the VM is expanded and needs none.
+    const revisions = asked.filter((a) => a.startsWith('controllerrevisions/src/'));
+    expect(revisions).toEqual('velero.kubevirt.io/expand-vms' in labels ? [] : [`controllerrevisions/src/${IT_REV}`, `controllerrevisions/src/${PREF_REV}`]);
+  });
+
   it('an invalid namespace mapping is an error', async () => {
     const { kube, action } = setup();
     await expect(restoreVm(action, kube, vmFromBackup({}), restoreObject('r', { namespaceMapping: { src: 'Bad/NS' } }))).rejects.toThrow(/namespace mapping src:Bad\/NS is invalid/);

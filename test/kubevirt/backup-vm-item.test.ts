@@ -11,6 +11,7 @@ import type { KubeObject } from '../../src/velero/types.ts';
 import { FixedCluster, loadScenario, type Scenario } from '../fixtures/scenarios.ts';
 
 const COPIES = 'velero.kubevirt.io/revision-copies';
+const VM_LABEL = 'velero.kubevirt.io/vm';
 
 async function stored(scenario: Scenario) {
   const plan = planVmLookups(scenario.vm, { vmi: false, volumes: false });
@@ -20,8 +21,13 @@ async function stored(scenario: Scenario) {
 
 /** The VM with the fields the plugin may write removed: must equal the input with the same removed. */
 function withoutPluginFields(vm: KubeObject): unknown {
-  const copy = parseJson(stringifyJson(vm)) as { metadata: { annotations?: Record<string, string> }; spec?: Record<string, Record<string, unknown>> };
+  const copy = parseJson(stringifyJson(vm)) as {
+    metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    spec?: Record<string, Record<string, unknown>>;
+  };
   delete copy.metadata.annotations?.[COPIES];
+  if (copy.metadata.labels?.[VM_LABEL] === copy.metadata.name) delete copy.metadata.labels[VM_LABEL];
+  if (copy.metadata.labels && Object.keys(copy.metadata.labels).length === 0) delete copy.metadata.labels;
   if (copy.metadata.annotations && Object.keys(copy.metadata.annotations).length === 0) delete copy.metadata.annotations;
   for (const role of ['instancetype', 'preference']) delete copy.spec?.[role]?.['revisionName'];
   return copy;
@@ -163,6 +169,19 @@ describe('the VM as stored in the backup', () => {
       'instancetype.kubevirt.io/object-generation': '2',
       'instancetype.kubevirt.io/object-version': 'v1beta1',
     });
+  });
+
+  it('is labelled with its name, so that it can be restored by selector', async () => {
+    const result = await stored(loadScenario('v15-cluster-types-stopped'));
+    expect(result.vm.metadata.labels?.[VM_LABEL]).toBe(result.vm.metadata.name);
+  });
+
+  it("a user's own label of the same key is kept in an annotation", async () => {
+    const scenario = loadScenario('v15-cluster-types-stopped');
+    scenario.vm.metadata.labels = { ...scenario.vm.metadata.labels, [VM_LABEL]: 'mine' };
+    const result = await stored(scenario);
+    expect(result.vm.metadata.labels?.[VM_LABEL]).toBe(scenario.vm.metadata.name);
+    expect(result.vm.metadata.annotations?.['velero.kubevirt.io/original-vm']).toBe('mine');
   });
 
   it('a VM without annotations gets no empty annotations map', async () => {
