@@ -169,3 +169,25 @@ export function restoreItemActionService(
   }
   return service;
 }
+
+interface RelatedItemsRequest extends PluginRequest {
+  item: Buffer;
+  backup: Buffer;
+}
+
+/** Velero's ItemBlockAction service (package v1; Velero >= 1.15 only). */
+export function itemBlockActionService(registry: PluginRegistry, log: Logger): grpc.UntypedServiceImplementation {
+  const kind = 'ItemBlockAction';
+  return {
+    AppliesTo: unary(log, `${kind}.AppliesTo`, (req: PluginRequest) => ({
+      ResourceSelector: encodeSelector(registry.resolve(kind, req.plugin, log).appliesTo()),
+    })),
+    GetRelatedItems: unary(log, `${kind}.GetRelatedItems`, async (req: RelatedItemsRequest) => {
+      const action = registry.resolve(kind, req.plugin, log);
+      const item = decodeKubeObject(req.item, 'item');
+      const backup = decodeBackup(req.backup);
+      const itemLog = log.with({ plugin: req.plugin, backup: backup.metadata.name ?? '', ...itemFields(item) });
+      return { relatedItems: encodeIdentifiers(await action.getRelatedItems({ item, backup, log: itemLog })) };
+    }),
+  };
+}
