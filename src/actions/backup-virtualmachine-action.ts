@@ -4,15 +4,13 @@
 // carries the revision names and point-in-time revision copies itself. A VM that could not be
 // restored from this backup is refused with the reason.
 import { PluginError } from '../host/errors.ts';
-import { kubeForScope, type KubeApi } from '../kube/api.ts';
-import { planVmLookups, vmBackupGraph } from '../kubevirt/backup-graph.ts';
-import { checkVmBackup, isMetadataBackup } from '../kubevirt/backup-checks.ts';
+import type { KubeApi } from '../kube/api.ts';
+import { checkVmBackup } from '../kubevirt/backup-checks.ts';
 import { selfDescribingVm } from '../kubevirt/backup-vm-item.ts';
-import { isVmRunning } from '../kubevirt/vm.ts';
 import type { BackupExecuteInput, BackupExecuteOutput, BackupItemAction } from '../velero/actions.ts';
 import type { ResourceSelector } from '../velero/types.ts';
-import { namesOf, warnAll } from './backup-common.ts';
-import { readWorld } from './backup-world.ts';
+import { warnAll } from './backup-common.ts';
+import { readVmForBackup } from './backup-world.ts';
 
 export class BackupVirtualMachineAction implements BackupItemAction {
   constructor(private readonly kube: KubeApi) {}
@@ -23,17 +21,13 @@ export class BackupVirtualMachineAction implements BackupItemAction {
   }
 
   async execute({ item, backup, log }: BackupExecuteInput): Promise<BackupExecuteOutput> {
-    const { namespace, name } = namesOf(item, 'VirtualMachine');
-    const who = `VM ${namespace}/${name}`;
-    const kube = kubeForScope(this.kube, backup.metadata.uid);
-    const plan = planVmLookups(item, { vmi: isVmRunning(item), volumes: !isMetadataBackup(backup) });
-    const world = await readWorld(kube, plan, namespace, who);
+    // The same graph the item block action gave Velero for this VM (see readVmForBackup).
+    const { who, world, graph } = await readVmForBackup(this.kube, item, backup);
 
     const check = checkVmBackup(item, backup, world);
     warnAll(log, check.warnings);
     if (check.error !== undefined) throw new PluginError(check.error);
 
-    const graph = vmBackupGraph(item, world);
     warnAll(log, graph.warnings);
     const stored = selfDescribingVm(item, world);
     warnAll(log, stored.warnings);
