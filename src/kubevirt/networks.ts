@@ -75,8 +75,20 @@ export function mappedNadReference(reference: string, mapping: NamespaceMapping)
  * (bare names follow the VM into its new namespace by themselves), and what changed.
  */
 export function vmWithMappedNetworks(vm: KubeObject, mapping: NamespaceMapping): { vm: KubeObject; changes: string[] } {
-  const networks = at(vm, 'spec', 'template', 'spec', 'networks');
-  if (!Array.isArray(networks) || mapping === undefined) return { vm, changes: [] };
+  const { object, changes } = withMappedNetworks(vm, ['spec', 'template', 'spec'], mapping);
+  return { vm: object, changes };
+}
+
+/** The same for a standalone VirtualMachineInstance (networks in its own spec). */
+export function vmiWithMappedNetworks(vmi: KubeObject, mapping: NamespaceMapping): { vmi: KubeObject; changes: string[] } {
+  const { object, changes } = withMappedNetworks(vmi, ['spec'], mapping);
+  return { vmi: object, changes };
+}
+
+/** `object` with the networks of the VMI spec at `specPath` mapped; the very same object when nothing changes. */
+function withMappedNetworks(object: KubeObject, specPath: readonly string[], mapping: NamespaceMapping): { object: KubeObject; changes: string[] } {
+  const networks = at(object, ...specPath, 'networks');
+  if (!Array.isArray(networks) || mapping === undefined) return { object, changes: [] };
   const changes: string[] = [];
   const mappedNetworks = networks.map((network: unknown) => {
     const multus = asRecord(at(network, 'multus'));
@@ -86,12 +98,15 @@ export function vmWithMappedNetworks(vm: KubeObject, mapping: NamespaceMapping):
     changes.push(`network ${JSON.stringify(asString(at(network, 'name')) ?? '')}: ${written as string} -> ${mapped}`);
     return { ...(network as JsonObject), multus: { ...multus, networkName: mapped } };
   });
-  if (changes.length === 0) return { vm, changes };
-  const spec = asRecord(vm['spec']) ?? {};
-  const template = asRecord(spec['template']) ?? {};
-  const templateSpec = asRecord(template['spec']) ?? {};
-  const updated = { ...vm, spec: { ...spec, template: { ...template, spec: { ...templateSpec, networks: mappedNetworks } } } };
-  return { vm: updated as KubeObject, changes };
+  if (changes.length === 0) return { object, changes };
+  // Copy along the path only: everything beside it is shared with the input, which is not changed.
+  const replaceAt = (node: unknown, path: readonly string[]): Record<string, unknown> => {
+    const record = asRecord(node) ?? {};
+    const [head, ...rest] = path;
+    if (head === undefined) return { ...record, networks: mappedNetworks };
+    return { ...record, [head]: replaceAt(record[head], rest) };
+  };
+  return { object: replaceAt(object, specPath) as KubeObject, changes };
 }
 
 export interface NadRewrite {
