@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'dist-test/**', 'node_modules/**', '.cache/**'] },
+  { ignores: ['dist/**', 'dist-test/**', 'dist-test-product/**', 'node_modules/**', '.cache/**'] },
   { files: ['**/*.mjs'], languageOptions: { globals: globals.node } },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -118,7 +118,7 @@ describe("our binary through Velero's plugin client", () => {
   it("registers only the reference plugin's action names, each under an item action kind", () => {
     for (const a of ours()) {
       expect(Object.values(ActionNames) as string[]).toContain(a.name);
-      expect(a.kind).toMatch(/^(BackupItemAction|RestoreItemAction)(V2)?$/);
+      expect(a.kind).toMatch(/^((BackupItemAction|RestoreItemAction)(V2)?|ItemBlockAction)$/);
     }
   });
 
@@ -137,7 +137,8 @@ describe("our binary through Velero's plugin client", () => {
   });
 
   it('is driven through the v2 client for every action, as the Velero server does', () => {
-    const v1 = ours().filter((a) => a.calledAs === a.kind && !a.kind.endsWith('V2'));
+    // (ItemBlockAction has a single version.)
+    const v1 = ours().filter((a) => a.calledAs === a.kind && !a.kind.endsWith('V2') && a.kind !== 'ItemBlockAction');
     for (const a of v1) {
       expect(ours().some((b) => b.name === a.name && b.calledAs === `${a.kind}V2`), `${a.name} through ${a.kind}V2`).toBe(true);
     }
@@ -152,6 +153,21 @@ describe("our binary through Velero's plugin client", () => {
     const result = exec?.result as { item?: { kind?: string; metadata?: { name?: string } } } | undefined;
     expect(result?.item).toMatchObject({ kind: 'VirtualMachine', metadata: { name: 'sample' } });
     expect(result?.item).toMatchObject({ spec: { template: { spec: { terminationGracePeriodSeconds: BIG } } } });
+  });
+
+  it("drives the VM ItemBlockAction through Velero's item block client: discovered, and related items = the backup action's", () => {
+    const block = ours().find((x) => x.name === ActionNames.blockVm);
+    expect(block, 'block-vm-action is registered').toMatchObject({ kind: 'ItemBlockAction', calledAs: 'ItemBlockAction' });
+    expect(block?.appliesTo?.IncludedResources).toEqual(['virtualmachines.kubevirt.io']);
+    const related = block?.calls.find((c) => c.method === 'GetRelatedItems' && c.item === `virtualmachines.kubevirt.io/${NS}/sample`);
+    expect(related, 'GetRelatedItems was called on the VM').toMatchObject({ ok: true });
+    const backup = ours().find((x) => x.name === ActionNames.backupVirtualMachine && x.calledAs === 'BackupItemAction');
+    const executed = backup?.calls.find((c) => c.method === 'Execute' && c.item === `virtualmachines.kubevirt.io/${NS}/sample`);
+    const relatedItems = (related?.result as { relatedItems: { resource: string }[] }).relatedItems;
+    expect(relatedItems.map((i) => i.resource).sort()).toEqual(
+      ['controllerrevisions', 'controllerrevisions', 'virtualmachineclusterinstancetypes', 'virtualmachinepreferences'].sort(),
+    );
+    expect(relatedItems).toEqual((executed?.result as { additionalItems: unknown[] }).additionalItems);
   });
 
   it('answers a malformed VM without a protocol fault, and keeps answering afterwards', () => {

@@ -137,7 +137,7 @@ describe('velero', () => {
     expect(ours.length).toBeGreaterThan(0);
     for (const { name, kind } of ours) {
       expect(Object.values(ActionNames) as string[]).toContain(name);
-      expect(kind).toMatch(/^(BackupItemAction|RestoreItemAction)(V2)?$/);
+      expect(kind).toMatch(/^((BackupItemAction|RestoreItemAction)(V2)?|ItemBlockAction)$/);
     }
     // Discovery of our binary went through without errors. (go-plugin's "error encountered while
     // scanning stdout ... file already closed" is its own race when Velero kills a plugin process after

@@ -13,8 +13,10 @@
 // (Debian bookworm's libstdc++ needs GLIBC_2.36 for arc4random), the gcc-10 runtime of Debian
 // bullseye (needs only glibc 2.18) is fetched with apt-get into a cache directory and used instead.
 //
-// Usage: node scripts/build.mjs [--test-plugin] [--entry FILE --outdir DIR] [--max-glibc 2.35]
-//                               [--no-code-cache] [--no-strip]
+// Usage: node scripts/build.mjs [--test-plugin | --test-hooks] [--entry FILE --outdir DIR]
+//                               [--max-glibc 2.35] [--no-code-cache] [--no-strip]
+// --test-plugin builds the test actions (test/plugin/main.ts) into dist-test/; --test-hooks builds
+// the product actions into dist-test-product/ with the test-only switches on (src/host/test-build.d.ts).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -53,6 +55,7 @@ function parseArgs(argv) {
     maxGlibc: '2.35',
     codeCache: true,
     strip: true,
+    testBuild: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -65,6 +68,11 @@ function parseArgs(argv) {
       case '--test-plugin':
         options.entry = 'test/plugin/main.ts';
         options.outdir = 'dist-test';
+        options.testBuild = true;
+        break;
+      case '--test-hooks':
+        options.outdir = 'dist-test-product';
+        options.testBuild = true;
         break;
       case '--entry': options.entry = value(); break;
       case '--outdir': options.outdir = value(); break;
@@ -237,7 +245,7 @@ function packageVersion() {
   return version;
 }
 
-async function bundle(entry, workdir) {
+async function bundle(entry, workdir, testBuild) {
   const outfile = path.join(workdir, 'main.cjs');
   const result = await build({
     entryPoints: [entry],
@@ -247,8 +255,11 @@ async function bundle(entry, workdir) {
     format: 'cjs',
     target: 'node20',
     loader: { '.proto': 'text' },
-    // The plugin's version, for its User-Agent (src/kube/user-agent.ts).
-    define: { __KVP_VERSION__: JSON.stringify(packageVersion()) },
+    define: {
+      // The plugin's version, for its User-Agent (src/kube/user-agent.ts).
+      __KVP_VERSION__: JSON.stringify(packageVersion()),
+      'globalThis.__KVP_TEST_BUILD__': testBuild ? 'true' : 'false',
+    },
     plugins: [optionalNativeModulesAbsent],
     // Error stacks (sent to Velero as generated.Stack) keep readable function names.
     keepNames: true,
@@ -328,7 +339,7 @@ async function main() {
   const started = Date.now();
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvp-build-'));
   try {
-    const { outfile } = await bundle(options.entry, workdir);
+    const { outfile } = await bundle(options.entry, workdir, options.testBuild);
     const exe = makeExecutable(outfile, workdir, options);
 
     let libs = lddLibraries(exe);

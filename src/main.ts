@@ -8,6 +8,8 @@ import { BackupPvcAction } from './actions/backup-pvc-action.ts';
 import { BackupVirtualMachineAction } from './actions/backup-virtualmachine-action.ts';
 import { BackupVirtualMachineInstanceAction } from './actions/backup-virtualmachineinstance-action.ts';
 import { BackupVolumeSnapshotAction } from './actions/backup-volumesnapshot-action.ts';
+import { BlockVmAction } from './actions/block-vm-action.ts';
+import { RestoreNadAction } from './actions/restore-nad-action.ts';
 import { RestorePodAction } from './actions/restore-pod-action.ts';
 import { RestorePvcAction } from './actions/restore-pvc-action.ts';
 import { RestoreVmAction } from './actions/restore-vm-action.ts';
@@ -38,6 +40,9 @@ const plugin = new PluginHost()
   .restoreItemAction(ActionNames.restorePod, () => new RestorePodAction())
   .restoreItemAction(ActionNames.restorePvc, () => new RestorePvcAction())
   .restoreItemAction(ActionNames.restoreVolumeSnapshot, () => new RestoreVolumeSnapshotAction())
+  .restoreItemAction(ActionNames.restoreNetworkAttachmentDefinition, () => new RestoreNadAction())
+  // Listed only to Velero >= 1.15 (item blocks); same graph and cache as the VM backup action.
+  .itemBlockAction(ActionNames.blockVm, () => new BlockVmAction(kube))
   .reportOnExit((log) => log.debug('Kubernetes API requests made by this plugin process', { ...kube.counts }));
 
 runFromCommandLine(plugin, {

@@ -7,6 +7,7 @@
 //	BackupItemActionV2   AppliesTo, Execute, Progress, Cancel    as the server does)
 //	RestoreItemAction    AppliesTo, Execute
 //	RestoreItemActionV2  AppliesTo, Execute, Progress, Cancel, AreAdditionalItemsReady
+//	ItemBlockAction      AppliesTo, GetRelatedItems  (Velero >= 1.15; through the restartable adapter)
 //
 // and prints a JSON report on stdout (plugin logs go to stderr). Protocol faults show up as call
 // errors naming the method; the e2e test (e2e/conformance.test.ts) asserts on the report.
@@ -164,6 +165,7 @@ func main() {
 	for _, listed := range []common.PluginKind{
 		common.PluginKindBackupItemAction, common.PluginKindBackupItemActionV2,
 		common.PluginKindRestoreItemAction, common.PluginKindRestoreItemActionV2,
+		common.PluginKindItemBlockAction,
 	} {
 		for _, id := range registry.List(listed) {
 			ar := actionReport{Kind: string(id.Kind), CalledAs: string(listed), Name: id.Name, Command: id.Command, Calls: []call{}}
@@ -176,6 +178,8 @@ func main() {
 				runRIAv1(manager, &ar, in)
 			case common.PluginKindRestoreItemActionV2:
 				runRIAv2(manager, &ar, in)
+			case common.PluginKindItemBlockAction:
+				runIBAv1(manager, &ar, in)
 			}
 			rep.Actions = append(rep.Actions, ar)
 		}
@@ -460,6 +464,35 @@ func runRIAv2(m clientmgmt.Manager, ar *actionReport, in input) {
 	ar.Calls = append(ar.Calls, timed("AreAdditionalItemsReady", "", func() (interface{}, error) {
 		return a.AreAdditionalItemsReady(additional, in.Restore)
 	}))
+}
+
+// runIBAv1 drives an ItemBlockAction as Velero's item collector does: AppliesTo, then GetRelatedItems
+// on every item the selector applies to.
+func runIBAv1(m clientmgmt.Manager, ar *actionReport, in input) {
+	a, err := m.GetItemBlockAction(ar.Name)
+	if err != nil {
+		ar.Calls = append(ar.Calls, call{Method: "Get", Error: err.Error()})
+		return
+	}
+	// The restartable adapter answers Name() itself, with the registered name.
+	if a.Name() != ar.Name {
+		ar.Calls = append(ar.Calls, call{Method: "Name", Error: fmt.Sprintf("adapter names the action %q, registered as %q", a.Name(), ar.Name)})
+	}
+	sel, ok := appliesTo(ar, a.AppliesTo)
+	if !ok {
+		return
+	}
+	for _, it := range in.Items {
+		if applies(sel, it) {
+			ar.Calls = append(ar.Calls, timed("GetRelatedItems", itemName(it), func() (interface{}, error) {
+				related, err := a.GetRelatedItems(objectOf(it), in.Backup)
+				if err != nil {
+					return nil, err
+				}
+				return map[string]interface{}{"relatedItems": ids(related)}, nil
+			}))
+		}
+	}
 }
 
 func restoreInput(it item, in input) *velero.RestoreItemActionExecuteInput {

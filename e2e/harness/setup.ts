@@ -8,7 +8,7 @@
 //   describe('velero', () => { useVelero({ on: env }); ... });  // env.velero inside this describe only
 import { afterAll, beforeAll } from 'vitest';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.ts';
-import { makePluginDir, startVelero, type Velero, type VeleroOptions } from './velero.ts';
+import { makePluginDir, startVelero, type OurBuild, type Velero, type VeleroOptions } from './velero.ts';
 
 /** What the tests use. Valid in hooks and tests after the setup's beforeAll, not while the file is collected. */
 export interface E2eEnv {
@@ -54,6 +54,8 @@ export interface UseVeleroOptions extends Partial<VeleroOptions> {
   on?: E2eEnv;
   /** Options of the new control plane (without `on`). */
   controlPlane?: ControlPlaneOptions;
+  /** Which build of our plugin makePluginDir() installs (without `pluginDir`). Default 'product'. */
+  build?: OurBuild;
 }
 
 /**
@@ -62,11 +64,11 @@ export interface UseVeleroOptions extends Partial<VeleroOptions> {
  * own or on `on`'s.
  */
 export function useVelero(opts: UseVeleroOptions = {}): E2eEnv {
-  const { on, controlPlane, ...veleroOpts } = opts;
+  const { on, controlPlane, build, ...veleroOpts } = opts;
   const env = on ?? useControlPlane(controlPlane);
   const started = startedOf.get(env) ?? notStarted('a control plane from useControlPlane');
   beforeAll(async () => {
-    started.velero = await startVelero(env.cp, { ...veleroOpts, pluginDir: veleroOpts.pluginDir ?? (await makePluginDir()) });
+    started.velero = await startVelero(env.cp, { ...veleroOpts, pluginDir: veleroOpts.pluginDir ?? (await makePluginDir(build === undefined ? {} : { build })) });
   });
   afterAll(async () => {
     await started.velero?.stop();

@@ -91,24 +91,27 @@ const TERMINAL_PHASES = new Set(['Completed', 'PartiallyFailed', 'Failed', 'Fail
  * laid out by its own install mode (`dist/kubevirt-velero-plugin install <dir>`), exactly what the
  * plugin's init container does in a cluster.
  */
-export async function makePluginDir(opts: { ours?: boolean; dir?: string } = {}): Promise<string> {
+export async function makePluginDir(opts: { ours?: boolean; dir?: string; build?: OurBuild } = {}): Promise<string> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kvp-e2e-plugins-'));
   mkdirSync(dir, { recursive: true });
   const aws = join(dir, 'velero-plugin-for-aws');
   copyFileSync(binary('velero-plugin-for-aws'), aws);
   chmodSync(aws, 0o755);
-  if (opts.ours ?? true) await installOurPlugin(dir);
+  if (opts.ours ?? true) await installOurPlugin(dir, opts.build ?? 'product');
   return dir;
 }
 
-export function ourBinaryPath(): string {
-  return join(repoDir, 'dist', 'kubevirt-velero-plugin');
+/** `product`: dist/ (npm run build); `test-hooks`: the same actions with the test-only switches (build.mjs --test-hooks). */
+export type OurBuild = 'product' | 'test-hooks';
+
+export function ourBinaryPath(build: OurBuild = 'product'): string {
+  return join(repoDir, build === 'product' ? 'dist' : 'dist-test-product', 'kubevirt-velero-plugin');
 }
 
-async function installOurPlugin(dir: string): Promise<void> {
-  const bin = ourBinaryPath();
+async function installOurPlugin(dir: string, build: OurBuild): Promise<void> {
+  const bin = ourBinaryPath(build);
   if (!existsSync(bin)) {
-    throw new Error(`${bin} does not exist: run \`npm run build\` first`);
+    throw new Error(`${bin} does not exist: run \`${build === 'product' ? 'npm run build' : 'node scripts/build.mjs --test-hooks'}\` first`);
   }
   // The same command the plugin image's init container runs to copy itself into Velero's plugin dir.
   const res = await run(bin, ['install', dir], { timeoutMs: 60_000 });

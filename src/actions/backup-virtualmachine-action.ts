@@ -4,19 +4,18 @@
 // carries the revision names and point-in-time revision copies itself. A VM that could not be
 // restored from this backup is refused with the reason.
 import { PluginError } from '../host/errors.ts';
-import { kubeForScope, type KubeApi } from '../kube/api.ts';
+import type { KubeApi } from '../kube/api.ts';
 import { resourceByPlural } from '../kube/resources.ts';
-import { planVmLookups, vmBackupGraph, type World } from '../kubevirt/backup-graph.ts';
+import type { World } from '../kubevirt/backup-graph.ts';
 import { listedByVelero } from '../kubevirt/backup-listed.ts';
-import { checkVmBackup, isMetadataBackup } from '../kubevirt/backup-checks.ts';
+import { checkVmBackup } from '../kubevirt/backup-checks.ts';
 import { MUST_INCLUDE_ADDITIONAL_ITEMS, ReturnedItems } from '../kubevirt/backup-returned.ts';
 import { selfDescribingVm } from '../kubevirt/backup-vm-item.ts';
-import { isVmRunning } from '../kubevirt/vm.ts';
 import type { BackupExecuteInput, BackupExecuteOutput, BackupItemAction } from '../velero/actions.ts';
 import type { Backup, ResourceIdentifier, ResourceSelector } from '../velero/types.ts';
-import { namesOf, warnAll } from './backup-common.ts';
+import { warnAll } from './backup-common.ts';
 import { dropOldest } from './bounded.ts';
-import { readWorld } from './backup-world.ts';
+import { readVmForBackup } from './backup-world.ts';
 
 /** The item is one the graph looked up, and Velero's own listing of the backup holds it. */
 function inVelerosListing(id: ResourceIdentifier, world: World, backup: Backup): boolean {
@@ -40,17 +39,13 @@ export class BackupVirtualMachineAction implements BackupItemAction {
   }
 
   async execute({ item, backup, log }: BackupExecuteInput): Promise<BackupExecuteOutput> {
-    const { namespace, name } = namesOf(item, 'VirtualMachine');
-    const who = `VM ${namespace}/${name}`;
-    const kube = kubeForScope(this.kube, backup.metadata.uid);
-    const plan = planVmLookups(item, { vmi: isVmRunning(item), volumes: !isMetadataBackup(backup) });
-    const world = await readWorld(kube, plan, namespace, who);
+    // The same graph the item block action gave Velero for this VM (see readVmForBackup).
+    const { who, world, graph } = await readVmForBackup(this.kube, item, backup);
 
     const check = checkVmBackup(item, backup, world);
     warnAll(log, check.warnings);
     if (check.error !== undefined) throw new PluginError(check.error);
 
-    const graph = vmBackupGraph(item, world);
     warnAll(log, graph.warnings);
     const stored = selfDescribingVm(item, world);
     warnAll(log, stored.warnings);

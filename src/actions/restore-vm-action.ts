@@ -15,6 +15,7 @@ import { decodeOperationId, encodeOperationId } from '../host/operation-id.ts';
 import { kubeForScope, type KubeApi } from '../kube/api.ts';
 import { isKubeApiError } from '../kube/errors.ts';
 import { Kinds } from '../kubevirt/constants.ts';
+import { vmWithMappedNetworks } from '../kubevirt/networks.ts';
 import { dedupe, instanceSpecItems, mayComeFromBackup } from '../kubevirt/restore-graph.ts';
 import { expandVirtualMachine } from '../kubevirt/expand/index.ts';
 import type { ExpandFn } from '../kubevirt/restore-expand.ts';
@@ -175,7 +176,11 @@ export class RestoreVmAction implements RestoreItemAction {
     vm = knobbed.vm;
     if (knobbed.changes.length > 0) log.info(`restore options applied: ${knobbed.changes.join(', ')}`);
 
-    additionalItems.push(...instanceSpecItems(jsonObjectAt(vm, 'spec', 'template', 'spec'), originalNamespace));
+    additionalItems.push(...instanceSpecItems(jsonObjectAt(vm, 'spec', 'template', 'spec'), originalNamespace, backup));
+    // After the additional items: those name the NADs as they are in the backup.
+    const networks = vmWithMappedNetworks(vm, restore.spec?.namespaceMapping);
+    vm = networks.vm;
+    if (networks.changes.length > 0) log.info(`Multus networks follow the namespace mapping: ${networks.changes.join(', ')}`);
 
     const restoreKey = restoreKeyOf(restore);
     if (operationId !== undefined) this.owner.register(restoreKey, vmKey);

@@ -4,6 +4,7 @@
 // created (the reference plugin computed them on a copy and returned the unchanged item).
 import { randomUUID } from 'node:crypto';
 import { instanceKnobs } from '../config.ts';
+import { vmiWithMappedNetworks } from '../kubevirt/networks.ts';
 import { instanceSpecItems } from '../kubevirt/restore-graph.ts';
 import { vmiOwnedByVm, withoutRuntimeLabels } from '../kubevirt/restore-items.ts';
 import { applyInstanceKnobs, cloneJson, jsonObjectAt, keyOf, RestoreError } from '../kubevirt/restore-vm.ts';
@@ -31,9 +32,10 @@ export class RestoreVmiAction implements RestoreItemAction {
     if (spec === undefined) throw new RestoreError(`VirtualMachineInstance ${keyOf(item)} has no spec`);
     const changes = applyInstanceKnobs(spec, knobs, this.newUuid);
     if (changes.length > 0) log.info(`restore options applied: ${changes.join(', ')}`);
-    return Promise.resolve({
-      item: vmi,
-      additionalItems: instanceSpecItems(spec, item.metadata.namespace ?? ''),
-    });
+    // The additional items name the NADs as in the backup; the restored VMI names them as mapped.
+    const additionalItems = instanceSpecItems(spec, item.metadata.namespace ?? '');
+    const networks = vmiWithMappedNetworks(vmi, restore.spec?.namespaceMapping);
+    if (networks.changes.length > 0) log.info(`Multus networks follow the namespace mapping: ${networks.changes.join(', ')}`);
+    return Promise.resolve({ item: networks.vmi, additionalItems });
   }
 }

@@ -2,7 +2,7 @@
 // the `plugin` name to the registered action, encode its answer.
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../velero/actions.ts';
-import type { KubeObject } from '../velero/types.ts';
+import type { Backup, KubeObject } from '../velero/types.ts';
 import { PluginError } from './errors.ts';
 import type { PluginRegistry } from './registry.ts';
 import { unary } from './unary.ts';
@@ -53,6 +53,13 @@ function itemFields(item: KubeObject): Record<string, string> {
   };
 }
 
+/** An item and its Backup from a request (BackupItemAction.Execute, ItemBlockAction.GetRelatedItems), with the item's logger. */
+function backupItemInput(req: BackupExecuteRequest, log: Logger): { item: KubeObject; backup: Backup; log: Logger } {
+  const item = decodeKubeObject(req.item, 'item');
+  const backup = decodeBackup(req.backup);
+  return { item, backup, log: log.with({ plugin: req.plugin, backup: backup.metadata.name ?? '', ...itemFields(item) }) };
+}
+
 function requireOperationId(id: string | undefined): string {
   if (!id) throw new PluginError('operationID is empty');
   return id;
@@ -70,10 +77,7 @@ export function backupItemActionService(
     })),
     Execute: unary(log, `${kind}.Execute`, async (req: BackupExecuteRequest) => {
       const action = registry.resolve(kind, req.plugin, log);
-      const item = decodeKubeObject(req.item, 'item');
-      const backup = decodeBackup(req.backup);
-      const itemLog = log.with({ plugin: req.plugin, backup: backup.metadata.name ?? '', ...itemFields(item) });
-      const out = await action.execute({ item, backup, log: itemLog });
+      const out = await action.execute(backupItemInput(req, log));
       const response: Record<string, unknown> = {
         item: encodeKubeObject(out.item, 'item'),
         additionalItems: encodeIdentifiers(out.additionalItems),
@@ -168,4 +172,19 @@ export function restoreItemActionService(
     });
   }
   return service;
+}
+
+/** Velero's ItemBlockAction service (package v1; Velero >= 1.15 only). */
+export function itemBlockActionService(registry: PluginRegistry, log: Logger): grpc.UntypedServiceImplementation {
+  const kind = 'ItemBlockAction';
+  return {
+    AppliesTo: unary(log, `${kind}.AppliesTo`, (req: PluginRequest) => ({
+      ResourceSelector: encodeSelector(registry.resolve(kind, req.plugin, log).appliesTo()),
+    })),
+    // Same request fields as BackupItemAction.Execute.
+    GetRelatedItems: unary(log, `${kind}.GetRelatedItems`, async (req: BackupExecuteRequest) => {
+      const action = registry.resolve(kind, req.plugin, log);
+      return { relatedItems: encodeIdentifiers(await action.getRelatedItems(backupItemInput(req, log))) };
+    }),
+  };
 }

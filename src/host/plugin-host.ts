@@ -9,11 +9,12 @@ import * as grpc from '@grpc/grpc-js';
 import type { ActionKind, Logger } from '../velero/actions.ts';
 import { messageOf } from './errors.ts';
 import { brokerService, controllerService, healthService, stdioService } from './go-plugin-services.ts';
-import { backupItemActionService, restoreItemActionService } from './item-action-services.ts';
+import { backupItemActionService, itemBlockActionService, restoreItemActionService } from './item-action-services.ts';
 import { createLogger, logLevelFromArgs } from './logger.ts';
 import { Services } from './protos.ts';
 import { type ActionFactory, PluginRegistry } from './registry.ts';
 import { unary } from './unary.ts';
+import { kindsUnknownToLauncher } from './velero-version.ts';
 
 /** go-plugin's core protocol version and the application protocol version Velero speaks. */
 const CORE_PROTOCOL_VERSION = 1;
@@ -55,6 +56,10 @@ export class PluginHost {
   }
   restoreItemActionV2(name: string, factory: ActionFactory<'RestoreItemActionV2'>): this {
     return this.add('RestoreItemActionV2', name, factory);
+  }
+  /** Velero >= 1.15 only; never listed to an older Velero (see velero-version.ts). */
+  itemBlockAction(name: string, factory: ActionFactory<'ItemBlockAction'>): this {
+    return this.add('ItemBlockAction', name, factory);
   }
 
   private add<K extends ActionKind>(kind: K, name: string, factory: ActionFactory<K>): this {
@@ -119,15 +124,24 @@ export class PluginHost {
       });
     };
 
+    const notListed = kindsNotListed(options.args, options.env);
+    const listed = this.registry.list().filter(({ kind }) => !notListed.has(kind));
+    const withheld = this.registry.list().filter(({ kind }) => notListed.has(kind));
     server.addService(Services.pluginLister, {
-      ListPlugins: unary(log, 'PluginLister.ListPlugins', () => ({
-        plugins: this.registry.list().map(({ kind, name }) => ({ command, kind, name })),
-      })),
+      ListPlugins: unary(log, 'PluginLister.ListPlugins', () => {
+        if (withheld.length > 0) {
+          log.debug('not listing plugins of kinds this Velero does not know (<= 1.14, told by its plugin arguments) or a test build withholds', {
+            withheld: withheld.map(({ kind, name }) => `${kind} ${name}`).join(', '),
+          });
+        }
+        return { plugins: listed.map(({ kind, name }) => ({ command, kind, name })) };
+      }),
     });
     server.addService(Services.backupItemActionV1, backupItemActionService(this.registry, log, 1));
     server.addService(Services.backupItemActionV2, backupItemActionService(this.registry, log, 2));
     server.addService(Services.restoreItemActionV1, restoreItemActionService(this.registry, log, 1));
     server.addService(Services.restoreItemActionV2, restoreItemActionService(this.registry, log, 2));
+    server.addService(Services.itemBlockActionV1, itemBlockActionService(this.registry, log));
     server.addService(Services.controller, controllerService(log, () => shutdown('Shutdown requested')));
     server.addService(Services.stdio, stdioService(streams));
     server.addService(Services.broker, brokerService(streams));
@@ -143,6 +157,21 @@ export class PluginHost {
     options.writeHandshake(`${CORE_PROTOCOL_VERSION}|${APP_PROTOCOL_VERSION}|unix|${socketPath}|grpc|\n`);
     log.debug('plugin serving', { socket: socketPath, plugins: this.registry.list().length });
   }
+}
+
+/**
+ * The kinds ListPlugins leaves out: those the launching Velero does not know (velero-version.ts). Test
+ * builds only (the product ignores both variables): KVP_TEST_LIST_UNKNOWN_KINDS=1 lists them anyway,
+ * to show what an old Velero does with them; KVP_TEST_WITHHOLD_KINDS=<Kind,...> leaves those kinds
+ * out, to show what Velero does without them.
+ */
+function kindsNotListed(args: readonly string[], env: NodeJS.ProcessEnv): Set<ActionKind> {
+  const notListed = new Set(kindsUnknownToLauncher(args));
+  if (globalThis.__KVP_TEST_BUILD__ === true) {
+    if (env['KVP_TEST_LIST_UNKNOWN_KINDS'] === '1') notListed.clear();
+    for (const kind of (env['KVP_TEST_WITHHOLD_KINDS'] ?? '').split(',')) if (kind !== '') notListed.add(kind as ActionKind);
+  }
+  return notListed;
 }
 
 /** The path Velero launched: it stores it and executes it again for every backup and restore. */

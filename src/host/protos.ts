@@ -8,12 +8,25 @@ import googleTypes from '../../proto/google-types.proto';
 import health from '../../proto/grpc-health-v1.proto';
 import backupV1 from '../../proto/velero-backup-item-action-v1.proto';
 import backupV2 from '../../proto/velero-backup-item-action-v2.proto';
+import itemBlockV1 from '../../proto/velero-item-block-action-v1.proto';
 import lister from '../../proto/velero-plugin-lister.proto';
 import restoreV1 from '../../proto/velero-restore-item-action-v1.proto';
 import restoreV2 from '../../proto/velero-restore-item-action-v2.proto';
 import shared from '../../proto/velero-shared.proto';
 
-const sources = [googleTypes, googleRpcStatus, shared, lister, backupV1, restoreV1, backupV2, restoreV2, goPlugin, health];
+const sources = [
+  googleTypes,
+  googleRpcStatus,
+  shared,
+  lister,
+  backupV1,
+  restoreV1,
+  backupV2,
+  restoreV2,
+  itemBlockV1,
+  goPlugin,
+  health,
+];
 
 function buildRoot(): protobuf.Root {
   const root = new protobuf.Root();
@@ -49,6 +62,7 @@ export const Services = {
   restoreItemActionV1: service('generated.RestoreItemAction'),
   backupItemActionV2: service('v2.BackupItemAction'),
   restoreItemActionV2: service('v2.RestoreItemAction'),
+  itemBlockActionV1: service('v1.ItemBlockAction'),
   controller: service('plugin.GRPCController'),
   stdio: service('plugin.GRPCStdio'),
   broker: service('plugin.GRPCBroker'),

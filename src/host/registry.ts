@@ -1,19 +1,23 @@
 // What this binary offers: (kind, name) -> action factory. Velero validates the names at start-up and
 // aborts entirely on a bad or duplicate one, so we validate them first, when the program is built.
-import type { ActionKind, BackupItemAction, Logger, RestoreItemAction } from '../velero/actions.ts';
+import type { ActionKind, BackupItemAction, ItemBlockAction, Logger, RestoreItemAction } from '../velero/actions.ts';
 import { PluginError } from './errors.ts';
 
 export type ActionFor<K extends ActionKind> = K extends 'BackupItemAction' | 'BackupItemActionV2'
   ? BackupItemAction
-  : RestoreItemAction;
+  : K extends 'ItemBlockAction'
+    ? ItemBlockAction
+    : RestoreItemAction;
+
+type AnyAction = BackupItemAction | RestoreItemAction | ItemBlockAction;
 
 export type ActionFactory<K extends ActionKind> = (log: Logger) => ActionFor<K>;
 
 interface Registration {
   kind: ActionKind;
   name: string;
-  factory: (log: Logger) => BackupItemAction | RestoreItemAction;
-  instance?: BackupItemAction | RestoreItemAction;
+  factory: (log: Logger) => AnyAction;
+  instance?: AnyAction;
 }
 
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -63,6 +63,8 @@ export const KNOWN_RESOURCES: readonly ResourceInfo[] = [
   resource('', 'v1', 'ServiceAccount', 'serviceaccounts', true, ['sa']),
   resource('', 'v1', 'Namespace', 'namespaces', false, ['ns']),
   resource('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshot', 'volumesnapshots', true, ['vs']),
+  // Multus' CRD declares a hyphenated singular, unlike the kind.
+  { ...resource('k8s.cni.cncf.io', 'v1', 'NetworkAttachmentDefinition', 'network-attachment-definitions', true, ['nad', 'net-attach-def']), singular: 'network-attachment-definition' },
 ];
 
 /** "resource.group", or just "resource" for the core group: Velero's GroupResource.String(). */

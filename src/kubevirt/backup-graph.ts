@@ -4,7 +4,8 @@
 import type { ObjectKey } from '../kube/api.ts';
 import { isValidObjectName } from '../kube/errors.ts';
 import type { KubeObject, ResourceIdentifier } from '../velero/types.ts';
-import { CDI_GROUP, INSTANCETYPE_GROUP, KUBEVIRT_GROUP, Kinds, KubevirtMarkers, Resources } from './constants.ts';
+import { CDI_GROUP, INSTANCETYPE_GROUP, KUBEVIRT_GROUP, Kinds, KubevirtMarkers, MULTUS_GROUP, Resources } from './constants.ts';
+import { multusNetworks } from './networks.ts';
 import {
   accessCredentialSecrets,
   effectiveRevisionName,
@@ -135,7 +136,7 @@ class ItemList {
   readonly items: ResourceIdentifier[] = [];
   readonly warnings: string[] = [];
   private readonly seen = new Set<string>();
-  constructor(private readonly owner: string) {}
+  constructor(readonly owner: string) {}
 
   add(group: string, resource: string, namespace: string, name: string, why: string): void {
     if (!isValidObjectName(name)) {
@@ -210,7 +211,10 @@ function addMatcher(list: ItemList, vm: KubeObject, matcher: MatcherRef, world: 
   }
 }
 
-/** Volumes, access credentials and backend storage: what a VMI spec needs in its namespace. */
+/**
+ * Volumes, access credentials and backend storage: what a VMI spec needs in its namespace; and the
+ * NADs of its Multus networks, in whichever namespace they are (see networks.ts).
+ */
 function addVmiSpecObjects(list: ItemList, vmiSpec: unknown, vmName: string, namespace: string, world: World): void {
   for (const ref of volumeRefs(vmiSpec)) {
     const why = `volume ${JSON.stringify(ref.volume)} ${ref.kind}`;
@@ -247,6 +251,16 @@ function addVmiSpecObjects(list: ItemList, vmiSpec: unknown, vmName: string, nam
       // KubeVirt < 1.4 did not label the PVC; it had a fixed name.
       list.add('', Resources.persistentvolumeclaims, namespace, `${KubevirtMarkers.persistentStatePrefix}${vmName}`, 'backend-storage PVC');
     }
+  }
+  const networks = multusNetworks(vmiSpec, namespace);
+  for (const ref of networks.refs) {
+    list.add(MULTUS_GROUP, Resources.networkAttachmentDefinitions, ref.namespace, ref.name, `network ${JSON.stringify(ref.network)} NetworkAttachmentDefinition`);
+  }
+  for (const bad of networks.invalid) {
+    list.warnings.push(
+      `${list.owner}: network ${JSON.stringify(bad.network)} has Multus networkName ${JSON.stringify(bad.written)}, which names no ` +
+        `NetworkAttachmentDefinition validly ("name" or "namespace/name"); it is not backed up`,
+    );
   }
 }
 

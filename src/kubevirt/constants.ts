@@ -3,6 +3,8 @@
 export const KUBEVIRT_GROUP = 'kubevirt.io';
 export const INSTANCETYPE_GROUP = 'instancetype.kubevirt.io';
 export const CDI_GROUP = 'cdi.kubevirt.io';
+/** Multus' NetworkAttachmentDefinitions (network-attachment-definitions.k8s.cni.cncf.io). */
+export const MULTUS_GROUP = 'k8s.cni.cncf.io';
 
 export const Kinds = {
   VirtualMachine: 'VirtualMachine',
@@ -32,6 +34,7 @@ export const Resources = {
   configmaps: 'configmaps',
   serviceaccounts: 'serviceaccounts',
   volumesnapshots: 'volumesnapshots',
+  networkAttachmentDefinitions: 'network-attachment-definitions',
 } as const;
 
 /** Labels KubeVirt puts on the ControllerRevisions that hold instance type / preference copies. */
@@ -118,4 +121,7 @@ export const ActionNames = {
   restorePod: 'kubevirt-velero-plugin/restore-pod-action',
   restorePvc: 'kubevirt-velero-plugin/restore-pvc-action',
   restoreVolumeSnapshot: 'kubevirt-velero-plugin/restore-volumesnapshot-action',
+  restoreNetworkAttachmentDefinition: 'kubevirt-velero-plugin/restore-networkattachmentdefinition-action',
+  /** Velero >= 1.15 only (ItemBlockAction). */
+  blockVm: 'kubevirt-velero-plugin/block-vm-action',
 } as const;

@@ -6,9 +6,10 @@
 // in the backup by that name and applies --namespace-mappings itself.
 import { isJsonObject } from '../host/json.ts';
 import { resourceByPlural } from '../kube/resources.ts';
-import { backupIncludesResource } from '../velero/filters.ts';
+import { backupIncludesNamespace, backupIncludesResource } from '../velero/filters.ts';
 import type { Backup, JsonObject, ResourceIdentifier, Restore } from '../velero/types.ts';
 import { CDI_GROUP, INSTANCETYPE_GROUP, Resources } from './constants.ts';
+import { multusNetworks, nadIdentifier } from './networks.ts';
 import { isObjectName, type MatcherRef } from './restore-vm.ts';
 
 function id(group: string, resource: string, namespace: string, name: string): ResourceIdentifier {
@@ -28,8 +29,12 @@ function secretRefs(source: unknown): string[] {
   );
 }
 
-/** The objects a VirtualMachineInstanceSpec refers to by name (volumes and access credentials). */
-export function instanceSpecItems(spec: JsonObject | undefined, namespace: string): ResourceIdentifier[] {
+/**
+ * The objects a VirtualMachineInstanceSpec refers to by name: volumes, access credentials, and the NADs
+ * of its Multus networks. A NAD in another namespace is asked for only when the backup (if known) took
+ * that namespace: Velero warns about every additional item missing from the backup.
+ */
+export function instanceSpecItems(spec: JsonObject | undefined, namespace: string, backup?: Backup): ResourceIdentifier[] {
   const items: ResourceIdentifier[] = [];
   const add = (group: string, resource: string, name: string | undefined): void => {
     if (name !== undefined) items.push(id(group, resource, namespace, name));
@@ -65,6 +70,9 @@ export function instanceSpecItems(spec: JsonObject | undefined, namespace: strin
       if (!isJsonObject(source) || !isJsonObject(source['source'])) continue;
       add('', Resources.secrets, str(source['source']['secret'], 'secretName'));
     }
+  }
+  for (const ref of multusNetworks(spec, namespace).refs) {
+    if (ref.namespace === namespace || backup === undefined || backupIncludesNamespace(backup, ref.namespace)) items.push(nadIdentifier(ref));
   }
   return dedupe(items);
 }

@@ -77,5 +77,26 @@ export interface RestoreItemAction {
   areAdditionalItemsReady?(items: ResourceIdentifier[], restore: Restore, log: Logger): Promise<boolean>;
 }
 
+export interface RelatedItemsInput {
+  item: KubeObject;
+  backup: Backup;
+  log: Logger;
+}
+
+/**
+ * Velero >= 1.15 backs up in item blocks: an item and the items an ItemBlockAction names as related
+ * are backed up together, by one worker, and Velero runs the pod hooks of every pod in the block
+ * before (pre) and after (post) backing the block up. There is a single version of this contract.
+ */
+export interface ItemBlockAction {
+  appliesTo(): ResourceSelector;
+  getRelatedItems(input: RelatedItemsInput): Promise<ResourceIdentifier[]>;
+}
+
 /** The plugin kinds this host can serve, with Velero's spelling. */
-export type ActionKind = 'BackupItemAction' | 'BackupItemActionV2' | 'RestoreItemAction' | 'RestoreItemActionV2';
+export type ActionKind =
+  | 'BackupItemAction'
+  | 'BackupItemActionV2'
+  | 'RestoreItemAction'
+  | 'RestoreItemActionV2'
+  | 'ItemBlockAction';

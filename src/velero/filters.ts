@@ -156,3 +156,14 @@ export function backupIncludesResource(backup: Backup, resource: ResourceInfo): 
   );
   return !filter.excludes.match(typeName);
 }
+
+/**
+ * Whether the backup's namespace filters let an object of this namespace in. Velero applies them to
+ * the additional and related items plugins name, too (item_backupper's inclusion checks).
+ */
+export function backupIncludesNamespace(backup: Backup, namespace: string): boolean {
+  const spec = backup.spec ?? {};
+  if (new GlobSet(spec.excludedNamespaces ?? []).match(namespace)) return false;
+  const includes = new GlobSet(spec.includedNamespaces ?? []);
+  return includes.size === 0 || includes.has('*') || includes.match(namespace);
+}

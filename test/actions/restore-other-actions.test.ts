@@ -45,6 +45,21 @@ describe('restore-vmi-action', () => {
     });
     expect(out.additionalItems).toEqual([{ group: '', resource: 'persistentvolumeclaims', namespace: 'src', name: 'data' }]);
   });
+
+  it('maps namespace/name Multus network names of a standalone VMI and asks for its NADs as named in the backup', async () => {
+    const backedUp = vmi();
+    (backedUp['spec'] as Record<string, unknown>)['networks'] = [
+      { name: 'default', pod: {} },
+      { name: 'shared', multus: { networkName: 'infra/shared-vlan' } },
+    ];
+    const restore = restoreObject('r', { namespaceMapping: { src: 'dst', infra: 'infra-dst' } });
+    const out = await action.execute({ item: preparedByVelero(backedUp), itemFromBackup: backedUp, restore, log: recordingLogger() });
+    expect((out.item['spec'] as { networks: unknown[] }).networks).toEqual([
+      { name: 'default', pod: {} },
+      { name: 'shared', multus: { networkName: 'infra-dst/shared-vlan' } },
+    ]);
+    expect(out.additionalItems).toContainEqual({ group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', namespace: 'infra', name: 'shared-vlan' });
+  });
 });
 
 describe('restore-pod-action', () => {

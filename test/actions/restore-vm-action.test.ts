@@ -502,3 +502,30 @@ describe('API requests of a restore', () => {
     expect(outcomes(log).filter((o) => o.endsWith(': restored'))).toHaveLength(400);
   });
 });
+
+describe('restore-vm-action: Multus networks under --namespace-mappings', () => {
+  it('maps namespace/name network names, and asks for the NADs by their names in the backup', async () => {
+    const { kube, action } = setup();
+    const backedUp = vmFromBackup({});
+    const templateSpec = (backedUp['spec'] as { template: { spec: Record<string, unknown> } }).template.spec;
+    templateSpec['networks'] = [
+      { name: 'default', pod: {} },
+      { name: 'local', multus: { networkName: 'local-net' } },
+      { name: 'shared', multus: { networkName: 'infra/shared-vlan' } },
+    ];
+    const restore = restoreObject('r', { namespaceMapping: { src: 'dst', infra: 'infra-dst' } });
+    const { out, log } = await restoreVm(action, kube, backedUp, restore);
+    const networks = (out.item['spec'] as { template: { spec: { networks: unknown[] } } }).template.spec.networks;
+    expect(networks).toEqual([
+      { name: 'default', pod: {} },
+      { name: 'local', multus: { networkName: 'local-net' } },
+      { name: 'shared', multus: { networkName: 'infra-dst/shared-vlan' } },
+    ]);
+    const nads = out.additionalItems?.filter((i) => i.resource === 'network-attachment-definitions');
+    expect(nads).toEqual([
+      { group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', namespace: 'src', name: 'local-net' },
+      { group: 'k8s.cni.cncf.io', resource: 'network-attachment-definitions', namespace: 'infra', name: 'shared-vlan' },
+    ]);
+    expect(log.lines.some((l) => l.message.includes('network "shared": infra/shared-vlan -> infra-dst/shared-vlan'))).toBe(true);
+  });
+});

@@ -63,6 +63,8 @@ describe.each(['velero-1.15+', 'velero-1.14'] as const)('launched like Velero (%
         'BackupItemActionV2 test.kubevirt.io/annotate-backup-v2',
         'RestoreItemAction test.kubevirt.io/echo-restore',
         'RestoreItemActionV2 test.kubevirt.io/restore-v2',
+        // Velero <= 1.14 fails its whole start on a kind it does not know: not listed to it.
+        ...(style === 'velero-1.14' ? [] : ['ItemBlockAction test.kubevirt.io/related-items']),
       ].sort(),
     );
   });
@@ -70,6 +72,30 @@ describe.each(['velero-1.15+', 'velero-1.14'] as const)('launched like Velero (%
   it('logs only hclog-shaped lines on stderr', () => {
     const bad = plugin.stderrLines.filter((l) => l !== '' && hclogViolation(l) !== undefined);
     expect(bad).toEqual([]);
+  });
+});
+
+describe('test-build switches for the listing (the product ignores them: product-binary.test.ts)', () => {
+  const listed = async (options: Parameters<typeof launch>[0]) => {
+    const plugin = await launch(options);
+    try {
+      const res = await plugin.call<{ plugins: { kind: string }[] }>('generated.PluginLister', 'ListPlugins', {});
+      return [...new Set(res.plugins.map((p) => p.kind))].sort();
+    } finally {
+      await plugin.shutdown();
+    }
+  };
+
+  it('KVP_TEST_LIST_UNKNOWN_KINDS=1 lists the ItemBlockAction to Velero <= 1.14 too', async () => {
+    expect(await listed({ style: 'velero-1.14', env: { KVP_TEST_LIST_UNKNOWN_KINDS: '1' } })).toContain('ItemBlockAction');
+  });
+
+  it('KVP_TEST_WITHHOLD_KINDS leaves the named kinds out', async () => {
+    expect(await listed({ env: { KVP_TEST_WITHHOLD_KINDS: 'ItemBlockAction,RestoreItemActionV2' } })).toEqual([
+      'BackupItemAction',
+      'BackupItemActionV2',
+      'RestoreItemAction',
+    ]);
   });
 });
 
@@ -138,6 +164,36 @@ describe('item actions', () => {
     await expect(
       plugin.call('v2.BackupItemAction', 'Cancel', { plugin: 'test.kubevirt.io/annotate-backup-v2', operationID: res.operationID, backup: bytes(backup) }),
     ).resolves.toEqual({});
+  });
+
+  it('answers ItemBlockAction AppliesTo and GetRelatedItems', async () => {
+    const applies = await plugin.call('v1.ItemBlockAction', 'AppliesTo', { plugin: 'test.kubevirt.io/related-items' });
+    expect(applies['ResourceSelector']).toMatchObject({ includedResources: ['virtualmachines.kubevirt.io'], selector: '' });
+    const withPod = { ...vm, metadata: { ...vm.metadata, annotations: { 'test/related-pod': 'virt-launcher-vm1-abcde' } } };
+    const res = await plugin.call<{ relatedItems: unknown[] }>('v1.ItemBlockAction', 'GetRelatedItems', {
+      plugin: 'test.kubevirt.io/related-items',
+      item: bytes(withPod),
+      backup: bytes(backup),
+    });
+    expect(res.relatedItems).toEqual([{ group: '', resource: 'pods', namespace: 'ns1', name: 'virt-launcher-vm1-abcde' }]);
+    const none = await plugin.call<{ relatedItems: unknown[] }>('v1.ItemBlockAction', 'GetRelatedItems', {
+      plugin: 'test.kubevirt.io/related-items',
+      item: bytes(vm),
+      backup: bytes(backup),
+    });
+    expect(none.relatedItems).toEqual([]);
+    const refused = await plugin
+      .call('v1.ItemBlockAction', 'GetRelatedItems', {
+        plugin: 'test.kubevirt.io/related-items',
+        item: bytes(vm),
+        backup: bytes({ ...backup, metadata: { name: 'b2', namespace: 'velero' } }),
+      })
+      .catch((err: grpc.ServiceError) => err);
+    expect(refused).toMatchObject({ code: grpc.status.UNKNOWN, details: expect.stringMatching(/b2 has no UID: test refusal/) });
+    const wrongKind = await plugin
+      .call('v1.ItemBlockAction', 'AppliesTo', { plugin: 'test.kubevirt.io/echo-backup' })
+      .catch((err: grpc.ServiceError) => err);
+    expect(wrongKind).toMatchObject({ details: expect.stringMatching(/registered as BackupItemAction, not ItemBlockAction/) });
   });
 
   it('fails Progress for an operation ID that is not the plugin\'s, with a clear error', async () => {

@@ -220,6 +220,27 @@ const CASES: Record<string, Case> = {
     ],
     warnings: ['VM lab/plain: volume "evil" Secret "../../etc" is not a valid object name; it is left out'],
   },
+  'Multus networks: a NAD by bare name (VM namespace), one by namespace/name (another namespace), a malformed name': {
+    scenario: 'plain-standalone-dv',
+    change: (s) => {
+      const spec = (s.vm['spec'] as { template: { spec: Record<string, unknown> } }).template.spec;
+      spec['networks'] = [
+        { name: 'default', pod: {} },
+        { name: 'storage', multus: { networkName: 'storage-net' } },
+        { name: 'shared', multus: { networkName: 'infra/shared-vlan' } },
+        { name: 'again', multus: { networkName: 'lab/storage-net' } },
+        { name: 'broken', multus: { networkName: 'a/b/c' } },
+      ];
+    },
+    items: [
+      'datavolumes.cdi.kubevirt.io lab/plain-root',
+      'persistentvolumeclaims lab/plain-root',
+      'persistentvolumeclaims lab/plain-data',
+      'network-attachment-definitions.k8s.cni.cncf.io lab/storage-net',
+      'network-attachment-definitions.k8s.cni.cncf.io infra/shared-vlan',
+    ],
+    warnings: ['VM lab/plain: network "broken" has Multus networkName "a/b/c", which names no NetworkAttachmentDefinition validly'],
+  },
 };
 
 describe('VM backup graph', () => {

@@ -123,6 +123,15 @@ const plugin = new PluginHost()
       description: `waiting: ${operationId}`,
     }),
     areAdditionalItemsReady: async (items) => items.every((i) => i.name.startsWith('rev-')),
+  }))
+  .itemBlockAction('test.kubevirt.io/related-items', () => ({
+    appliesTo: () => ({ includedResources: ['virtualmachines.kubevirt.io'] }),
+    // The pod named in test/related-pod, if any; a backup without a UID is refused.
+    getRelatedItems: async ({ item, backup }) => {
+      if (!backup.metadata.uid) throw new PluginError(`backup ${backup.metadata.name ?? ''} has no UID: test refusal`);
+      const pod = annotation(item, 'test/related-pod');
+      return pod ? [{ group: '', resource: 'pods', namespace: item.metadata.namespace ?? '', name: pod }] : [];
+    },
   }));
 
 runFromCommandLine(plugin, { install: runInstall });
