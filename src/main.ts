@@ -8,6 +8,7 @@ import { BackupPvcAction } from './actions/backup-pvc-action.ts';
 import { BackupVirtualMachineAction } from './actions/backup-virtualmachine-action.ts';
 import { BackupVirtualMachineInstanceAction } from './actions/backup-virtualmachineinstance-action.ts';
 import { BackupVolumeSnapshotAction } from './actions/backup-volumesnapshot-action.ts';
+import { RestoreControllerRevisionAction } from './actions/restore-controllerrevision-action.ts';
 import { RestorePodAction } from './actions/restore-pod-action.ts';
 import { RestorePvcAction } from './actions/restore-pvc-action.ts';
 import { RestoreVmAction } from './actions/restore-vm-action.ts';
@@ -37,6 +38,7 @@ const plugin = new PluginHost()
   .restoreItemAction(ActionNames.restorePod, () => new RestorePodAction())
   .restoreItemAction(ActionNames.restorePvc, () => new RestorePvcAction())
   .restoreItemAction(ActionNames.restoreVolumeSnapshot, () => new RestoreVolumeSnapshotAction())
+  .restoreItemAction(ActionNames.restoreControllerRevision, () => new RestoreControllerRevisionAction())
   .reportOnExit((log) => log.debug('Kubernetes API requests made by this plugin process', { ...kube.counts }));
 
 runFromCommandLine(plugin, { install: runInstall });

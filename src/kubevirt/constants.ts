@@ -107,4 +107,6 @@ export const ActionNames = {
   restorePod: 'kubevirt-velero-plugin/restore-pod-action',
   restorePvc: 'kubevirt-velero-plugin/restore-pvc-action',
   restoreVolumeSnapshot: 'kubevirt-velero-plugin/restore-volumesnapshot-action',
+  /** Ours only (the reference plugin has none): drops virt-controller's VM start revisions. */
+  restoreControllerRevision: 'kubevirt-velero-plugin/restore-controllerrevision-action',
 } as const;

@@ -24,6 +24,7 @@ describe('the product binary', () => {
         'RestoreItemAction kubevirt-velero-plugin/restore-pod-action',
         'RestoreItemAction kubevirt-velero-plugin/restore-pvc-action',
         'RestoreItemAction kubevirt-velero-plugin/restore-volumesnapshot-action',
+        'RestoreItemAction kubevirt-velero-plugin/restore-controllerrevision-action',
       ].sort(),
     );
     expect(res.plugins.every((p) => p.command === PRODUCT_BINARY)).toBe(true);
