@@ -84,6 +84,8 @@ build_release() {
   (cd "$src" && go build -ldflags "-s -w" -o "$bin/.$helper.tmp" .)
   mv -f "$bin/.$helper.tmp" "$bin/$helper"
   ln -sfn "$helper" "$bin/kubevirt-manifests"
+  # Helpers built from earlier sources are not used any more.
+  find "$bin" -maxdepth 1 -name 'kubevirt-manifests-*' ! -name "$helper" -delete
   end=$(date +%s)
   echo "kubevirt $ver built in $((end - start))s (downloads included) at $(date -u +%FT%TZ)" >>"$dir/build-times.txt"
   echo "build-kubevirt: built $ver in $((end - start))s" >&2

@@ -62,8 +62,10 @@ describe.each(LINES)('KubeVirt %s: the fixtures write what the real controller w
       preference: { name: 'fx-pref', kind: MatcherKinds.preference },
     });
     const created = await kube.create(manifest);
-    // virt-api's mutating webhook: a firmware UUID on create; the fixtures give one too.
-    expect(firmwareUuidOf(created)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    // virt-api's mutating webhook (>= 1.6): a random firmware UUID on create; the fixtures give one too.
+    // 1.5's webhook leaves it empty (virt-controller derives the VMI's from the VM name instead).
+    if (line === '1.5') expect(firmwareUuidOf(created)).toBeUndefined();
+    else expect(firmwareUuidOf(created)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(firmwareUuidOf(admittedLikeKubeVirt(manifest))).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     // The matcher kinds as the fixtures default them are what the webhook leaves.
     expect(created['spec']).toMatchObject({ instancetype: (manifest['spec'] as JsonObject)['instancetype'], preference: (manifest['spec'] as JsonObject)['preference'] });
