@@ -8,7 +8,7 @@ import type { JsonObject, KubeObject } from '../src/velero/types.ts';
 import type { ControlPlane } from './harness/control-plane.ts';
 import { waitFor } from './harness/process.ts';
 import { useControlPlane, useVelero } from './harness/setup.ts';
-import { createVeleroDeployment, makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
+import { makePluginDir, startVelero, type Velero, statusOf } from './harness/velero.ts';
 import { createNamespace, createVmLikeKubeVirt, INSTANCETYPE_API_VERSION, instancetype, preference, startVmLikeKubeVirt, virtualMachine, type CreatedVm } from './fixtures/kubevirt.ts';
 
 const env = useControlPlane({ controllerManager: true });
@@ -32,7 +32,27 @@ async function vmWithRevisions(ns: string, itName: string, labels: Record<string
   );
 }
 
-const veleroDeployment = async (): Promise<void> => createVeleroDeployment(env.cp.kube);
+/**
+ * Velero's built-in pod-volume restore action reads its own Deployment (for its image) whenever a
+ * restore starts, and the restore fails ("deployments.apps \"velero\" not found") without one. Out of
+ * cluster there is none: create what `velero install` would have created (no controller runs it here).
+ */
+async function veleroDeployment(): Promise<void> {
+  const key = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'velero', name: 'velero' };
+  if ((await env.cp.kube.get(key)) !== undefined) return;
+  await env.cp.kube.create({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'velero', namespace: 'velero', labels: { component: 'velero' } },
+    spec: {
+      selector: { matchLabels: { deploy: 'velero' } },
+      template: {
+        metadata: { labels: { deploy: 'velero' } },
+        spec: { containers: [{ name: 'velero', image: 'velero/velero:v1.18.1', command: ['/velero'], args: ['server'] }] },
+      },
+    },
+  });
+}
 
 async function veleroOk(velero: Velero, args: string[]): Promise<void> {
   const res = await velero.velero(args);

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binary, cacheRoot, repoDir } from './components.ts';
 import type { ControlPlane } from './control-plane.ts';
-import type { KubeClient } from './kube.ts';
 import { freePort, machineLock, portInUse, run, startProcess, waitFor, type Proc } from './process.ts';
 import { readBackupTarballBytes } from './tarball.ts';
 import type { JsonValue, KubeObject } from '../../src/velero/types.ts';
@@ -72,28 +71,6 @@ const TERMINAL_PHASES = new Set(['Completed', 'PartiallyFailed', 'Failed', 'Fail
  * laid out by its own install mode (`dist/kubevirt-velero-plugin install <dir>`), exactly what the
  * plugin's init container does in a cluster.
  */
-/**
- * Velero's built-in pod-volume restore action reads its own Deployment (for its image) whenever a
- * restore starts, and the restore fails ("deployments.apps \"velero\" not found") without one. Out of
- * cluster there is none: create what `velero install` would have created (no controller runs it here).
- */
-export async function createVeleroDeployment(kube: KubeClient): Promise<void> {
-  const key = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: VELERO_NAMESPACE, name: 'velero' };
-  if ((await kube.get(key)) !== undefined) return;
-  await kube.create({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'velero', namespace: VELERO_NAMESPACE, labels: { component: 'velero' } },
-    spec: {
-      selector: { matchLabels: { deploy: 'velero' } },
-      template: {
-        metadata: { labels: { deploy: 'velero' } },
-        spec: { containers: [{ name: 'velero', image: 'velero/velero:v1.18.1', command: ['/velero'], args: ['server'] }] },
-      },
-    },
-  });
-}
-
 export async function makePluginDir(opts: { ours?: boolean; dir?: string } = {}): Promise<string> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kvp-e2e-plugins-'));
   mkdirSync(dir, { recursive: true });

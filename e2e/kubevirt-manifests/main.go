@@ -144,7 +144,7 @@ func writeCerts(args []string) {
 	}
 	now := time.Now()
 	caKey := newKey()
-	caTemplate := &x509.Certificate{
+	caDER, caCert := issue(&x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{CommonName: "kvp-e2e-kubevirt-ca"},
 		NotBefore:             now.Add(-time.Hour),
@@ -152,17 +152,9 @@ func writeCerts(args []string) {
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
-	if err != nil {
-		fail(err.Error())
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		fail(err.Error())
-	}
+	}, nil, caKey, caKey)
 	key := newKey()
-	template := &x509.Certificate{
+	der, _ := issue(&x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "kvp-e2e-kubevirt"},
 		NotBefore:    now.Add(-time.Hour),
@@ -171,15 +163,27 @@ func writeCerts(args []string) {
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
 		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, template, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		fail(err.Error())
-	}
+	}, caCert, caKey, key)
 	writePEM(filepath.Join(*dir, "ca.crt"), "CERTIFICATE", caDER)
 	writePEM(filepath.Join(*dir, "ca.key"), "EC PRIVATE KEY", marshalKey(caKey))
 	writePEM(filepath.Join(*dir, "tls.crt"), "CERTIFICATE", der)
 	writePEM(filepath.Join(*dir, "tls.key"), "EC PRIVATE KEY", marshalKey(key))
+}
+
+// issue signs template's certificate for key with signer, as parent (self-signed when parent is nil).
+func issue(template, parent *x509.Certificate, signer, key *ecdsa.PrivateKey) ([]byte, *x509.Certificate) {
+	if parent == nil {
+		parent = template
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, parent, &key.PublicKey, signer)
+	if err != nil {
+		fail(err.Error())
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		fail(err.Error())
+	}
+	return der, cert
 }
 
 func newKey() *ecdsa.PrivateKey {
