@@ -33,7 +33,7 @@ async function runningVms(): Promise<RunningVm[]> {
       env.cp.kube,
       virtualMachine({ name, namespace: HOOKS_NS, runStrategy: 'Always', labels: { app: 'blocks-demo' } }),
     );
-    vms.push(await startVmLikeKubeVirt(env.cp.kube, created.vm, { veleroHooks: true }));
+    vms.push(await startVmLikeKubeVirt(env.cp.kube, created.vm, { backupHooks: true }));
   }
   return vms;
 }
@@ -78,13 +78,14 @@ describe('Velero v1.18, item blocks, with the plugin (block-vm-action listed)', 
     console.log(`velero plugin get (ours):\n${lines.join('\n')}`);
     const rows = (name: string) => lines.filter((l) => l.split(/\s+/)[0] === `kubevirt-velero-plugin/${name}`).map((l) => l.split(/\s+/)[1]);
     // A v1 action is shown twice (as itself and as its v2 adapter, both under the v1 kind); the VM
-    // restore action is v2 (it needs Progress and AreAdditionalItemsReady) and shown once. So 22 lines,
-    // where the reference plugin (its VM restore action is v1) shows 23.
-    expect(lines).toHaveLength(22);
+    // restore action is v2 (it needs Progress and AreAdditionalItemsReady) and shown once. So 24 lines:
+    // the reference plugin's 23 (its VM restore action is v1, shown twice) less one, plus our
+    // restore-controllerrevision-action (v1, shown twice), which the reference plugin does not have.
+    expect(lines).toHaveLength(24);
     for (const name of ['backup-virtualmachine-action', 'backup-virtualmachineinstance-action', 'backup-datavolume-action', 'backup-pvc-action', 'backup-volumesnapshot-action']) {
       expect(rows(name), name).toEqual(['BackupItemAction', 'BackupItemAction']);
     }
-    for (const name of ['restore-vmi-action', 'restore-pod-action', 'restore-pvc-action', 'restore-volumesnapshot-action', 'restore-networkattachmentdefinition-action']) {
+    for (const name of ['restore-vmi-action', 'restore-pod-action', 'restore-pvc-action', 'restore-volumesnapshot-action', 'restore-networkattachmentdefinition-action', 'restore-controllerrevision-action']) {
       expect(rows(name), name).toEqual(['RestoreItemAction', 'RestoreItemAction']);
     }
     expect(rows('restore-vm-action')).toEqual(['RestoreItemActionV2']);

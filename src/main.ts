@@ -10,6 +10,7 @@ import { BackupVirtualMachineInstanceAction } from './actions/backup-virtualmach
 import { BackupVolumeSnapshotAction } from './actions/backup-volumesnapshot-action.ts';
 import { BlockVmAction } from './actions/block-vm-action.ts';
 import { RestoreNadAction } from './actions/restore-nad-action.ts';
+import { RestoreControllerRevisionAction } from './actions/restore-controllerrevision-action.ts';
 import { RestorePodAction } from './actions/restore-pod-action.ts';
 import { RestorePvcAction } from './actions/restore-pvc-action.ts';
 import { RestoreVmAction } from './actions/restore-vm-action.ts';
@@ -43,6 +44,7 @@ const plugin = new PluginHost()
   .restoreItemAction(ActionNames.restoreNetworkAttachmentDefinition, () => new RestoreNadAction())
   // Listed only to Velero >= 1.15 (item blocks); same graph and cache as the VM backup action.
   .itemBlockAction(ActionNames.blockVm, () => new BlockVmAction(kube))
+  .restoreItemAction(ActionNames.restoreControllerRevision, () => new RestoreControllerRevisionAction())
   .reportOnExit((log) => log.debug('Kubernetes API requests made by this plugin process', { ...kube.counts }));
 
 runFromCommandLine(plugin, {

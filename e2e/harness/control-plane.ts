@@ -1,7 +1,9 @@
 // A real Kubernetes control plane on loopback, the minimal set controller-runtime's envtest uses: etcd +
 // kube-apiserver, and optionally kube-controller-manager running only the namespace and garbage
 // collector controllers (namespace deletion, ControllerRevisions collected after their VM). No nodes, no
-// scheduler, no KubeVirt controllers: tests create objects the way KubeVirt would (e2e/fixtures/).
+// scheduler. No KubeVirt controllers unless a file opts in with `kubevirt` (KubeVirt's real virt-api and
+// virt-controller, e2e/harness/kubevirt.ts); otherwise tests create objects the way KubeVirt would
+// (e2e/fixtures/).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,17 @@ import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { binary, e2eDir } from './components.ts';
 import { KubeClient } from './kube.ts';
+import {
+  apiserverFlags,
+  controllerTokenLine,
+  kubevirtCrds,
+  kubevirtRelease,
+  makeKubevirtCerts,
+  newToken,
+  startKubevirt,
+  type KubevirtControlPlane,
+  type KubevirtLine,
+} from './kubevirt.ts';
 import { freePort, startProcess, waitFor, type Proc } from './process.ts';
 import type { KubeObject } from '../../src/velero/types.ts';
 
@@ -29,6 +42,8 @@ export interface ControlPlane {
   processes: Proc[];
   /** The API server's audit log (JSON lines, one per request), when started with `auditLog`. */
   auditLogPath?: string;
+  /** KubeVirt's virt-api and virt-controller, when the options asked for them. */
+  kubevirt?: KubevirtControlPlane;
   /** Applies CRD YAML documents and waits until each is Established and served. */
   applyCrds(yamlText: string): Promise<string[]>;
   stop(): Promise<void>;
@@ -46,6 +61,13 @@ export interface ControlPlaneOptions {
   auditLog?: boolean;
   /** Keep the temp dir after stop() (for debugging); also when KVP_E2E_KEEP=1. */
   keep?: boolean;
+  /**
+   * Run KubeVirt's real virt-api and virt-controller of this line (e2e/harness/kubevirt.ts), on KubeVirt's
+   * own CRDs. Absent: no KubeVirt process, our CRDs only (e2e/crds/).
+   */
+  kubevirt?: KubevirtLine;
+  /** With `kubevirt`: KubeVirt's CRDs without their schemas (saves kube-apiserver ~165 MB). Default false. */
+  kubevirtStubCrds?: boolean;
 }
 
 const READY_TIMEOUT_MS = 90_000;
@@ -79,7 +101,16 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     }, { timeoutMs: READY_TIMEOUT_MS, proc: etcd });
 
     const token = randomBytes(24).toString('hex');
-    writeFileSync(join(dir, 'tokens.csv'), `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
+    const kubevirtLine = opts.kubevirt;
+    const kubevirt =
+      kubevirtLine === undefined
+        ? undefined
+        : { release: kubevirtRelease(kubevirtLine), controllerToken: newToken(), certs: await makeKubevirtCerts(kubevirtRelease(kubevirtLine), join(dir, 'kubevirt-certs')) };
+    writeFileSync(
+      join(dir, 'tokens.csv'),
+      `${token},admin,admin,"system:masters"\n${kubevirt === undefined ? '' : controllerTokenLine(kubevirt.controllerToken)}`,
+      { mode: 0o600 },
+    );
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const saKey = join(dir, 'sa.key');
     writeFileSync(saKey, privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
@@ -105,6 +136,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         '--disable-admission-plugins=ServiceAccount,StorageObjectInUseProtection',
         '--v=0',
         ...audit.args,
+        ...(kubevirt === undefined ? [] : apiserverFlags(kubevirt.certs)),
       ],
     });
     processes.push(apiserver);
@@ -126,7 +158,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const ourCrds = readdirSync(join(e2eDir, 'crds'))
       .filter((f) => f.endsWith('.yaml'))
       .map((f) => readFileSync(join(e2eDir, 'crds', f), 'utf8'));
-    await applyCrds([...ourCrds, ...(opts.extraCrds ?? [])].join('\n---\n'));
+    // KubeVirt's own CRDs replace our copies of its kinds; all CRDs exist before virt-api/virt-controller start.
+    const kubevirtCrdText = kubevirt === undefined ? [] : [await kubevirtCrds(kubevirt.release, { stub: opts.kubevirtStubCrds === true })];
+    await applyCrds([...ourCrds, ...kubevirtCrdText, ...(opts.extraCrds ?? [])].join('\n---\n'));
 
     // After the CRDs: the garbage collector sees the KubeVirt kinds at once instead of at its next
     // discovery refresh (30 s), so a revision owned by a deleted VM goes quickly.
@@ -149,7 +183,36 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       if (code !== undefined) throw new Error(`kube-controller-manager exited (${code}):\n${kcm.log()}`);
     }
 
-    return { kubeconfigPath, server, token, ca, kube, dir, processes, applyCrds, stop, ...(audit.path ? { auditLogPath: audit.path } : {}) };
+    // Last, after every CRD: both KubeVirt processes exit when CDI CRDs appear. stop() goes in reverse, so
+    // virt-controller stops first and virt-api (failurePolicy Fail webhooks) before the API server.
+    let kubevirtPlane: KubevirtControlPlane | undefined;
+    if (kubevirt !== undefined) {
+      const controllerKubeconfig = join(dir, 'kubeconfig-kubevirt-controller');
+      writeFileSync(controllerKubeconfig, kubeconfig(server, kubevirt.controllerToken, ca), { mode: 0o600 });
+      kubevirtPlane = await startKubevirt({
+        release: kubevirt.release,
+        kube,
+        certs: kubevirt.certs,
+        adminKubeconfig: kubeconfigPath,
+        controllerKubeconfig,
+        dir,
+        processes,
+      });
+    }
+
+    return {
+      kubeconfigPath,
+      server,
+      token,
+      ca,
+      kube,
+      dir,
+      processes,
+      applyCrds,
+      stop,
+      ...(audit.path ? { auditLogPath: audit.path } : {}),
+      ...(kubevirtPlane === undefined ? {} : { kubevirt: kubevirtPlane }),
+    };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;

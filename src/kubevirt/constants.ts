@@ -124,4 +124,6 @@ export const ActionNames = {
   restoreNetworkAttachmentDefinition: 'kubevirt-velero-plugin/restore-networkattachmentdefinition-action',
   /** Velero >= 1.15 only (ItemBlockAction). */
   blockVm: 'kubevirt-velero-plugin/block-vm-action',
+  /** Ours only (the reference plugin has none): drops virt-controller's VM start revisions. */
+  restoreControllerRevision: 'kubevirt-velero-plugin/restore-controllerrevision-action',
 } as const;

@@ -1,5 +1,5 @@
 // Pure decisions for the restore actions other than the VM's: VirtualMachineInstances, launcher pods,
-// PVCs and VolumeSnapshots.
+// ControllerRevisions, PVCs and VolumeSnapshots.
 import type { KubeObject } from '../velero/types.ts';
 import { CdiAnnotations, Kinds, UserLabels } from './constants.ts';
 import { withoutPluginLabel } from './plugin-labels.ts';
@@ -47,6 +47,30 @@ export const KUBEVIRT_POD_SELECTOR = 'kubevirt.io in (virt-launcher, hotplug-dis
 export function isKubevirtPod(pod: KubeObject): boolean {
   const value = pod.metadata.labels?.['kubevirt.io'];
   return value === 'virt-launcher' || value === 'hotplug-disk';
+}
+
+/**
+ * The ControllerRevision virt-controller writes each time it starts a VM: `revision-start-vm-<vmUID>-
+ * <generation>`, controller-owned by the VM, named by its VMI's status.virtualMachineRevisionName, and
+ * deleted by virt-controller when the VM stops. Its name carries the VM's UID, which a restored VM never
+ * has, so nothing would ever use or delete a restored copy (an orphan once the GC is gone from its owner
+ * reference, or kept forever by its owner). KubeVirt's own VM restore (pkg/storage/snapshot/restore.go)
+ * restores only the instance type / preference revisions; the restored VM gets a new start revision
+ * from virt-controller when it starts. Recognised by name AND a VirtualMachine owner, so a user's
+ * revision that only happens to share the prefix is still restored.
+ */
+export const VM_START_REVISION_PREFIX = 'revision-start-vm-';
+
+export function isVmStartRevision(revisionFromBackup: KubeObject): boolean {
+  if (!(revisionFromBackup.metadata.name ?? '').startsWith(VM_START_REVISION_PREFIX)) return false;
+  return (revisionFromBackup.metadata.ownerReferences ?? []).some(
+    (ref) => ref.kind === Kinds.VirtualMachine && ref.apiVersion.startsWith('kubevirt.io/'),
+  );
+}
+
+/** The name of the VM that owned a start revision (for the log line), or undefined. */
+export function startRevisionVmName(revisionFromBackup: KubeObject): string | undefined {
+  return (revisionFromBackup.metadata.ownerReferences ?? []).find((ref) => ref.kind === Kinds.VirtualMachine)?.name;
 }
 
 /** A PVC backed up while its DataVolume was still importing: CDI will populate it again on restore. */

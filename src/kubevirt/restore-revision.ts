@@ -33,13 +33,34 @@ export function describeObject(m: MatcherRef): string {
   return `${m.kind} ${m.name}`;
 }
 
+/**
+ * A deep copy with every object's keys in sorted order: the form in which the API server re-encodes a
+ * ControllerRevision's `data` whenever the revision is patched. The API server keeps `data` as the bytes
+ * it was created with and refuses any change to it ("field is immutable"); a strategic-merge or merge
+ * patch of the revision (the owner reference the restore sets) re-encodes the whole object with Go's
+ * sorted map keys, so `data` created in another key order counts as changed and the patch is refused
+ * (HTTP 422). KubeVirt's real virt-controller writes `data` in Go struct-field order (apiVersion, kind,
+ * metadata.name before metadata.uid...), which a copy keeps; found by re-owning a revision re-created
+ * from such a copy next to the real controller. (JavaScript puts integer-like keys first whatever the
+ * order; none occur in instance type or preference objects.)
+ */
+export function withSortedKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v: unknown) => withSortedKeys(v)) as T;
+  if (isJsonObject(value)) {
+    const sorted: JsonObject = {};
+    for (const [key, v] of Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) sorted[key] = withSortedKeys(v);
+    return sorted as T;
+  }
+  return value;
+}
+
 /** A ControllerRevision re-created from the point-in-time copy: name, KubeVirt's labels and data as they were. */
 export function revisionFromCopy(copy: RevisionCopy, namespace: string): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'ControllerRevision',
     metadata: { name: copy.name, namespace, labels: { ...copy.labels } },
-    data: cloneJson(copy.data),
+    data: withSortedKeys(copy.data),
     revision: 0,
   };
 }
@@ -72,7 +93,7 @@ export function revisionFromObject(revisionName: string, object: KubeObject, nam
         [RevisionLabels.objectVersion]: version,
       },
     },
-    data: data as unknown as JsonObject,
+    data: withSortedKeys(data as unknown as JsonObject),
     revision: 0,
   };
 }

@@ -1,6 +1,7 @@
 // The VMI, pod, PVC and VolumeSnapshot restore actions (parity with the reference plugin, plus the
 // VMI knobs actually reaching the restored item).
 import { describe, expect, it } from 'vitest';
+import { RestoreControllerRevisionAction } from '../../src/actions/restore-controllerrevision-action.ts';
 import { RestorePodAction } from '../../src/actions/restore-pod-action.ts';
 import { RestorePvcAction } from '../../src/actions/restore-pvc-action.ts';
 import { RestoreVmiAction } from '../../src/actions/restore-vmi-action.ts';
@@ -76,6 +77,37 @@ describe('restore-pod-action', () => {
     const item = pod(labels);
     const out = await action.execute({ item, itemFromBackup: item, restore: restoreObject('r'), log: recordingLogger() });
     expect(out.skipRestore).toBe(skip);
+  });
+});
+
+describe('restore-controllerrevision-action', () => {
+  const action = new RestoreControllerRevisionAction();
+  const vmOwner = { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm1', uid: 'vm-uid', controller: true, blockOwnerDeletion: true };
+  const revision = (name: string, ownerReferences: KubeObject['metadata']['ownerReferences']): KubeObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'ControllerRevision',
+    metadata: { name, namespace: 'ns', ...(ownerReferences === undefined ? {} : { ownerReferences }) },
+    data: { spec: {} },
+    revision: 0,
+  });
+  it('is asked about ControllerRevisions', () => expect(action.appliesTo()).toEqual({ includedResources: ['controllerrevisions.apps'] }));
+
+  it('skips the start revision virt-controller wrote for a VM, and says which VM', async () => {
+    const backedUp = revision('revision-start-vm-vm-uid-2', [vmOwner]);
+    const log = recordingLogger();
+    const out = await action.execute({ item: preparedByVelero(backedUp), itemFromBackup: backedUp, restore: restoreObject('r'), log });
+    expect(out.skipRestore).toBe(true);
+    expect(log.lines.map((l) => l.message).join('\n')).toMatch(/ns\/revision-start-vm-vm-uid-2 is the start revision of VirtualMachine "vm1": not restored/);
+  });
+
+  it.each([
+    ['an instance type revision owned by the VM', revision('vm1-u1.small-v1beta1-it-uid-1', [vmOwner])],
+    ['a start-revision name without a VM owner', revision('revision-start-vm-x-1', undefined)],
+    ['a start-revision name owned by something else', revision('revision-start-vm-x-1', [{ ...vmOwner, apiVersion: 'apps/v1', kind: 'StatefulSet' }])],
+  ])('restores %s unchanged', async (_t, backedUp) => {
+    const item = preparedByVelero(backedUp);
+    const out = await action.execute({ item, itemFromBackup: backedUp, restore: restoreObject('r'), log: recordingLogger() });
+    expect(out).toEqual({ item });
   });
 });
 

@@ -31,6 +31,7 @@ describe('the product binary', () => {
         'RestoreItemAction kubevirt-velero-plugin/restore-volumesnapshot-action',
         'RestoreItemAction kubevirt-velero-plugin/restore-networkattachmentdefinition-action',
         'ItemBlockAction kubevirt-velero-plugin/block-vm-action',
+        'RestoreItemAction kubevirt-velero-plugin/restore-controllerrevision-action',
       ].sort(),
     );
     expect(res.plugins.every((p) => p.command === PRODUCT_BINARY)).toBe(true);

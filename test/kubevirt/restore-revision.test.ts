@@ -7,6 +7,7 @@ import {
   jsonEqual,
   revisionFromCopy,
   revisionFromObject,
+  withSortedKeys,
   sameDefinition,
   veleroLabelValue,
   type RevisionFacts,
@@ -86,6 +87,18 @@ describe('after the additional items: restored, re-created or refused', () => {
 });
 
 describe('building revisions', () => {
+  it("writes data with sorted keys, the form the API server re-encodes it in on a patch (data is immutable)", () => {
+    // As KubeVirt's virt-controller writes it: Go struct-field order, not sorted.
+    const structOrder = { apiVersion: 'instancetype.kubevirt.io/v1beta1', kind: 'VirtualMachineClusterInstancetype', metadata: { name: 'it', uid: 'u', generation: 1 }, spec: { memory: { guest: '1Gi' }, cpu: { guest: 1 } } };
+    const copy = { role: 'instancetype' as const, name: 'vm-it-v1beta1-u-1', labels: {}, data: structOrder };
+    const keysInOrder = (v: unknown): string => JSON.stringify(v);
+    expect(keysInOrder(revisionFromCopy(copy, 'dst')['data'])).toBe(
+      '{"apiVersion":"instancetype.kubevirt.io/v1beta1","kind":"VirtualMachineClusterInstancetype","metadata":{"generation":1,"name":"it","uid":"u"},"spec":{"cpu":{"guest":1},"memory":{"guest":"1Gi"}}}',
+    );
+    expect(withSortedKeys([{ b: 1, a: [{ d: 1, c: 2 }] }])).toEqual([{ a: [{ c: 2, d: 1 }], b: 1 }]);
+    expect(JSON.stringify(withSortedKeys({ b: 1, a: [{ d: 1, c: 2 }] }))).toBe('{"a":[{"c":2,"d":1}],"b":1}');
+  });
+
   it('from the copy: the original name, KubeVirt labels and payload, in the TARGET namespace', () => {
     const rebuilt = revisionFromCopy(copyOf(originalRevision), 'dst');
     const expected = structuredClone(originalRevision);
