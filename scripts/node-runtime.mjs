@@ -37,32 +37,34 @@ export function runtimeBinary({ arch = 'x64', version } = {}) {
   const binary = path.join(dir, 'node');
   if (fs.existsSync(binary)) return binary;
 
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kvp-node-runtime-'));
+  // Everything happens in a staging directory beside the final one (same file system), renamed into
+  // place complete: a concurrent or interrupted build never sees half a binary.
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  const staging = fs.mkdtempSync(`${dir}.tmp-`);
   try {
     const spec = `node-linux-${arch}@${wanted}`;
-    // cwd: a scratch dir, so no project .npmrc or workspace changes what is fetched.
-    const out = execFileSync('npm', ['pack', spec, '--json', '--silent', '--pack-destination', work],
-      { cwd: work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 << 20 });
+    // cwd: the staging dir, so no project .npmrc or workspace changes what is fetched.
+    const out = execFileSync('npm', ['pack', spec, '--json', '--silent', '--pack-destination', staging],
+      { cwd: staging, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 16 << 20 });
     const [packed] = JSON.parse(out);
     if (!packed?.filename || !packed.integrity) throw new Error(`npm pack ${spec} gave no file/integrity`);
     const expected = wanted === pin.version ? pin.integrity[arch] : undefined;
     if (expected !== undefined && packed.integrity !== expected) {
       throw new Error(`${spec} has integrity ${packed.integrity}, node-runtime.json pins ${expected}`);
     }
-    execFileSync('tar', ['-xzf', path.join(work, path.basename(packed.filename)), '-C', work, 'package/bin/node'], { stdio: 'ignore' });
-    fs.mkdirSync(path.dirname(dir), { recursive: true });
-    // Complete directory renamed into place: a concurrent or interrupted build never sees half a binary.
-    const staging = fs.mkdtempSync(`${dir}.tmp-`);
-    fs.renameSync(path.join(work, 'package', 'bin', 'node'), path.join(staging, 'node'));
+    const tarball = path.join(staging, path.basename(packed.filename));
+    execFileSync('tar', ['-xzf', tarball, '-C', staging, 'package/bin/node'], { stdio: 'ignore' });
+    fs.renameSync(path.join(staging, 'package', 'bin', 'node'), path.join(staging, 'node'));
+    fs.rmSync(path.join(staging, 'package'), { recursive: true, force: true });
+    fs.rmSync(tarball, { force: true });
     try {
       fs.renameSync(staging, dir);
     } catch (err) {
-      fs.rmSync(staging, { recursive: true, force: true });
-      if (!fs.existsSync(binary)) throw err;
+      if (!fs.existsSync(binary)) throw err; // else another build put it there first
     }
     return binary;
   } finally {
-    fs.rmSync(work, { recursive: true, force: true });
+    fs.rmSync(staging, { recursive: true, force: true });
   }
 }
 
