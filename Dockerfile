@@ -37,7 +37,7 @@ RUN --mount=type=secret,id=extra-ca --mount=type=cache,target=/root/.cache/kubev
     case "$TARGETARCH" in amd64) arch=x64 ;; arm64) arch=arm64 ;; *) echo "no build for $TARGETARCH" >&2; exit 1 ;; esac; \
     node scripts/build.mjs --arch "$arch" --outdir /out
 
-FROM gcr.io/distroless/base-debian12:nonroot
+FROM --platform=$TARGETPLATFORM gcr.io/distroless/base-debian12:nonroot
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG CREATED=1970-01-01T00:00:00Z

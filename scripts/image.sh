@@ -31,7 +31,9 @@ case $(uname -m) in x86_64) build_platform=linux/amd64 ;; aarch64) build_platfor
 
 for arch in ${KVP_IMAGE_ARCHES:-amd64 arm64}; do
   t=$SECONDS
-  buildah bud --isolation chroot --network host --pull-never --platform "linux/$arch" "${secret[@]}" \
+  # Stand-in bases are local only (never pull); a real base is pulled for the platform being built.
+  [[ $(bash scripts/image-bases.sh select-final "$arch") == stand-in ]] && pull=--pull-never || pull=--pull-always
+  buildah bud --isolation chroot --network host "$pull" --platform "linux/$arch" "${secret[@]}" \
     --build-arg "BUILDPLATFORM=$build_platform" \
     --build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "CREATED=$created" \
     --layers -t "$name:$version-$arch" . >&2
