@@ -272,6 +272,10 @@ async function bundle(entry, workdir, nodeMajor) {
     target: `node${nodeMajor}`,
     loader: { '.proto': 'text' },
     plugins: [optionalNativeModulesAbsent],
+    // tr46 / whatwg-url (under @kubernetes/client-node's node-fetch) require('punycode'): Node's
+    // built-in, deprecated, prints DEP0040 on stderr from Node 21 on. Velero logs that line as an
+    // error of the backup, which then ends PartiallyFailed. The userland package has the same API.
+    alias: { punycode: 'punycode/' },
     // Error stacks (sent to Velero as generated.Stack) keep readable function names.
     keepNames: true,
     metafile: true,
