@@ -3,7 +3,11 @@
 //   1. esbuild bundles the TypeScript entry (ESM, `.proto` files imported as text) into one CommonJS
 //      file, because a Node single executable application (SEA) can only start a CommonJS script;
 //   2. Node's SEA tooling turns that file into a blob, postject injects the blob into a copy of the
-//      running node binary (the same node that built the blob, so the code cache matches);
+//      official node binary of the version pinned in scripts/node-runtime.json, fetched from the npm
+//      registry (scripts/node-runtime.mjs) — never the build host's node. For the host's own arch that
+//      same binary makes the blob, with a V8 code cache; for the other arch (--arch arm64 on an x64
+//      host) the host-arch binary of the same version makes it without one (Node's rule for
+//      cross-platform blobs: a code cache is only valid for the V8 that made it);
 //   3. the two C++ runtime libraries the binary needs and Velero's image lacks (libstdc++.so.6,
 //      libgcc_s.so.1) are placed beside it, mode 0644 so Velero does not take them for plugins.
 //
@@ -14,9 +18,11 @@
 // bullseye (needs only glibc 2.18) is fetched with apt-get into a cache directory and used instead.
 //
 // Usage: node scripts/build.mjs [--test-plugin | --test-hooks] [--entry FILE --outdir DIR]
-//                               [--max-glibc 2.35] [--no-code-cache] [--no-strip]
+//                               [--max-glibc 2.35] [--arch x64|arm64] [--node-version V]
+//                               [--no-code-cache] [--no-strip]
 // --test-plugin builds the test actions (test/plugin/main.ts) into dist-test/; --test-hooks builds
 // the product actions into dist-test-product/ with the test-only switches on (src/host/test-build.d.ts).
+// (--node-version overrides the pin, for benchmarks of other runtimes only.)
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,6 +30,7 @@ import { isBuiltin } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ARCHES, cacheDir, pinnedRuntime, runtimeBinary } from './node-runtime.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const postjectCli = path.join(repo, 'node_modules', 'postject', 'dist', 'cli.js');
@@ -35,9 +42,15 @@ const GLIBC_SONAMES = new Set([
   'libc.so.6', 'libm.so.6', 'libdl.so.2', 'libpthread.so.0', 'librt.so.1', 'ld-linux-x86-64.so.2',
   'ld-linux-aarch64.so.1',
 ]);
-// The C++ runtime of Debian bullseye (gcc 10): old enough for any glibc >= 2.18, new enough for Node 20.
+// The C++ runtime of Debian bullseye (gcc 10): old enough for any glibc >= 2.18, new enough for Node
+// 20 - 26 (they ask at most GLIBCXX_3.4.21).
 const FALLBACK_SUITE = 'bullseye';
 const FALLBACK_PACKAGES = ['libstdc++6', 'libgcc-s1'];
+/** Node's arch name -> Debian's arch and multiarch triplet, and the binutils prefix for it. */
+const DEBIAN_ARCH = {
+  x64: { debian: 'amd64', triplet: 'x86_64-linux-gnu', binutils: 'x86_64-linux-gnu-' },
+  arm64: { debian: 'arm64', triplet: 'aarch64-linux-gnu', binutils: 'aarch64-linux-gnu-' },
+};
 
 function fail(message) {
   process.stderr.write(`build: error: ${message}\n`);
@@ -56,6 +69,8 @@ function parseArgs(argv) {
     codeCache: true,
     strip: true,
     testBuild: false,
+    arch: process.arch,
+    nodeVersion: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -79,10 +94,16 @@ function parseArgs(argv) {
       case '--max-glibc': options.maxGlibc = value(); break;
       case '--no-code-cache': options.codeCache = false; break;
       case '--no-strip': options.strip = false; break;
+      case '--arch': options.arch = value(); break;
+      case '--node-version': options.nodeVersion = value(); break;
       default: fail(`unknown argument ${arg}`);
     }
   }
   if (!/^\d+\.\d+$/.test(options.maxGlibc)) fail(`--max-glibc must look like 2.35, got ${options.maxGlibc}`);
+  if (!ARCHES.includes(options.arch)) fail(`--arch must be one of ${ARCHES.join(', ')}, got ${options.arch}`);
+  if (options.nodeVersion !== undefined && !/^\d+\.\d+\.\d+$/.test(options.nodeVersion)) {
+    fail(`--node-version must look like 24.22.3, got ${options.nodeVersion}`);
+  }
   options.entry = path.resolve(repo, options.entry);
   options.outdir = path.resolve(repo, options.outdir);
   return options;
@@ -108,9 +129,21 @@ function hasCommand(cmd) {
 
 // --- ELF symbol versions (objdump -p) -------------------------------------------------------------
 
+/**
+ * A binutils tool for `arch`, or undefined: the host's own for the host's arch, else the cross one
+ * (binutils-aarch64-linux-gnu). Without it, objdump falls back to the host's, which reads an aarch64
+ * file as generic ELF all the same; the host's strip cannot write one.
+ */
+function binutil(tool, arch) {
+  if (arch === process.arch) return tool;
+  const cross = `${DEBIAN_ARCH[arch].binutils}${tool}`;
+  if (hasCommand(cross)) return cross;
+  return tool === 'objdump' ? tool : undefined;
+}
+
 /** Versions a file defines, and versions it requires from each soname (non-weak references only). */
-function elfVersions(file) {
-  const text = run('objdump', ['-p', file]);
+function elfVersions(file, arch) {
+  const text = run(binutil('objdump', arch), ['-p', file]);
   const defines = new Set();
   const requires = new Map();
   let section = '';
@@ -160,10 +193,10 @@ function maxGlibc(versions) {
  * Problems with shipping `libs` (soname -> path) beside `executable`: glibc needs above the ceiling,
  * or versions the binary (or one library) needs from a library that it does not define.
  */
-function checkFileSet(executable, libs, ceiling) {
+function checkFileSet(executable, libs, ceiling, arch) {
   const problems = [];
   const files = [[path.basename(executable), executable], ...libs];
-  const versions = new Map(files.map(([name, file]) => [name, elfVersions(file)]));
+  const versions = new Map(files.map(([name, file]) => [name, elfVersions(file, arch)]));
   for (const [name] of files) {
     const v = versions.get(name);
     const needed = maxGlibc(v);
@@ -190,16 +223,14 @@ function lddLibraries(executable) {
   return found;
 }
 
-function cacheDir() {
-  return process.env.KVP_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'kubevirt-velero-plugin');
-}
-
 /**
  * Downloads Debian packages of `suite` with a private apt configuration (signature checked with the
  * Debian archive keyring; the host's apt sources and state are left alone) and extracts them.
  */
-function debianPackagesRoot(suite, packages) {
-  const base = path.join(cacheDir(), `debian-${suite}`);
+function debianPackagesRoot(suite, packages, arch) {
+  const debianArch = DEBIAN_ARCH[arch].debian;
+  // amd64 keeps the directory name it had before arm64 was built, so existing caches stay valid.
+  const base = path.join(cacheDir(), debianArch === 'amd64' ? `debian-${suite}` : `debian-${suite}-${debianArch}`);
   const root = path.join(base, 'root');
   const marker = path.join(root, `.complete-${packages.join('+')}`);
   if (fs.existsSync(marker)) return root;
@@ -211,9 +242,9 @@ function debianPackagesRoot(suite, packages) {
   const aptOptions = [
     '-o', `Dir::Etc::SourceList=${sources}`, '-o', 'Dir::Etc::SourceParts=/nonexistent',
     '-o', `Dir::State::Lists=${path.join(base, 'lists')}`, '-o', `Dir::Cache=${path.join(base, 'cache')}`,
-    '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Architecture=amd64', '-o', 'APT::Sandbox::User=root',
+    '-o', 'Dir::State::status=/dev/null', '-o', `APT::Architecture=${debianArch}`, '-o', 'APT::Sandbox::User=root',
   ];
-  info(`fetching ${packages.join(', ')} from Debian ${suite} into ${base}`);
+  info(`fetching ${packages.join(', ')} (${debianArch}) from Debian ${suite} into ${base}`);
   run('apt-get', [...aptOptions, 'update']);
   run('apt-get', [...aptOptions, 'download', ...packages], { cwd: path.join(base, 'debs') });
   fs.mkdirSync(root, { recursive: true });
@@ -224,12 +255,12 @@ function debianPackagesRoot(suite, packages) {
   return root;
 }
 
-function fallbackLibraries() {
-  if (process.arch !== 'x64') fail(`the ${FALLBACK_SUITE} fallback is only wired for x64, not ${process.arch}`);
-  const root = debianPackagesRoot(FALLBACK_SUITE, FALLBACK_PACKAGES);
+function fallbackLibraries(arch) {
+  const root = debianPackagesRoot(FALLBACK_SUITE, FALLBACK_PACKAGES, arch);
+  const { triplet } = DEBIAN_ARCH[arch];
   const found = new Map();
   for (const soname of LIBRARIES) {
-    const candidates = ['usr/lib/x86_64-linux-gnu', 'lib/x86_64-linux-gnu'].map((d) => path.join(root, d, soname));
+    const candidates = [`usr/lib/${triplet}`, `lib/${triplet}`].map((d) => path.join(root, d, soname));
     const hit = candidates.find((c) => fs.existsSync(c));
     if (!hit) fail(`${soname} not found in Debian ${FALLBACK_SUITE} packages under ${root}`);
     found.set(soname, fs.realpathSync(hit));
@@ -245,7 +276,7 @@ function packageVersion() {
   return version;
 }
 
-async function bundle(entry, workdir, testBuild) {
+async function bundle(entry, workdir, nodeMajor, testBuild) {
   const outfile = path.join(workdir, 'main.cjs');
   const result = await build({
     entryPoints: [entry],
@@ -253,7 +284,7 @@ async function bundle(entry, workdir, testBuild) {
     bundle: true,
     platform: 'node',
     format: 'cjs',
-    target: 'node20',
+    target: `node${nodeMajor}`,
     loader: { '.proto': 'text' },
     define: {
       // The plugin's version, for its User-Agent (src/kube/user-agent.ts).
@@ -261,6 +292,10 @@ async function bundle(entry, workdir, testBuild) {
       'globalThis.__KVP_TEST_BUILD__': testBuild ? 'true' : 'false',
     },
     plugins: [optionalNativeModulesAbsent],
+    // tr46 / whatwg-url (under @kubernetes/client-node's node-fetch) require('punycode'): Node's
+    // built-in, deprecated, prints DEP0040 on stderr from Node 21 on. Velero logs that line as an
+    // error of the backup, which then ends PartiallyFailed. The userland package has the same API.
+    alias: { punycode: 'punycode/' },
     // Error stacks (sent to Velero as generated.Stack) keep readable function names.
     keepNames: true,
     metafile: true,
@@ -297,7 +332,13 @@ const optionalNativeModulesAbsent = {
   },
 };
 
-function makeExecutable(script, workdir, options) {
+/**
+ * The SEA executable for options.arch: `runtime` (that arch's official node) with the blob injected.
+ * `blobMaker` is the same Node version for the host's arch, which can run here.
+ */
+function makeExecutable(script, workdir, options, runtime, blobMaker) {
+  // A code cache is V8 machine state: only the V8 that will run it may make it.
+  const codeCache = options.codeCache && options.arch === process.arch;
   const blob = path.join(workdir, 'sea.blob');
   const config = path.join(workdir, 'sea-config.json');
   fs.writeFileSync(config, JSON.stringify({
@@ -307,21 +348,22 @@ function makeExecutable(script, workdir, options) {
     disableExperimentalSEAWarning: true,
     // V8 code cache in the blob: skips compiling the bundle at each start (Velero starts the
     // plugin once per backup, restore and validation).
-    useCodeCache: options.codeCache,
+    useCodeCache: codeCache,
     useSnapshot: false,
   }, null, 2));
-  run(process.execPath, ['--experimental-sea-config', config]);
+  run(blobMaker, ['--experimental-sea-config', config]);
   const exe = path.join(workdir, EXECUTABLE);
-  fs.copyFileSync(process.execPath, exe);
+  fs.copyFileSync(runtime, exe);
   fs.chmodSync(exe, 0o755);
-  if (options.strip && hasCommand('strip')) {
+  const strip = binutil('strip', options.arch);
+  if (options.strip && strip !== undefined && hasCommand(strip)) {
     // The symbol table is ~12 MB that nothing at run time reads; must happen before injection.
-    run('strip', ['--strip-all', exe]);
+    run(strip, ['--strip-all', exe]);
   }
   // postject's CLI in a child process: its ELF library prints harmless warnings straight to fd 2,
   // which we show only if the injection fails.
   run(process.execPath, [postjectCli, exe, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE, '--overwrite']);
-  return exe;
+  return { exe, codeCache };
 }
 
 /** Copies src to dir/name through a temporary file and a rename, so a reader never sees half a file. */
@@ -339,17 +381,27 @@ async function main() {
   const started = Date.now();
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'kvp-build-'));
   try {
-    const { outfile } = await bundle(options.entry, workdir, options.testBuild);
-    const exe = makeExecutable(outfile, workdir, options);
-
-    let libs = lddLibraries(exe);
-    let check = checkFileSet(exe, libs, options.maxGlibc);
-    if (check.problems.length > 0) {
-      info(`host libraries are not fit to ship (${check.problems.join('; ')}); using Debian ${FALLBACK_SUITE}'s`);
-      libs = fallbackLibraries();
-      check = checkFileSet(exe, libs, options.maxGlibc);
-      if (check.problems.length > 0) fail(`cannot ship a working file set:\n  ${check.problems.join('\n  ')}`);
+    const version = options.nodeVersion ?? pinnedRuntime().version;
+    let runtime;
+    let blobMaker;
+    try {
+      runtime = runtimeBinary({ arch: options.arch, version });
+      blobMaker = options.arch === process.arch ? runtime : runtimeBinary({ arch: process.arch, version });
+    } catch (err) {
+      fail(`cannot get Node ${version} for ${options.arch} from the npm registry: ${err instanceof Error ? err.message : String(err)}`);
     }
+    const { outfile } = await bundle(options.entry, workdir, version.split('.')[0], options.testBuild);
+    const { exe, codeCache } = makeExecutable(outfile, workdir, options, runtime, blobMaker);
+
+    // ldd can only resolve this host's own arch; another arch ships Debian bullseye's libraries directly.
+    let libs = options.arch === process.arch ? lddLibraries(exe) : fallbackLibraries(options.arch);
+    let check = checkFileSet(exe, libs, options.maxGlibc, options.arch);
+    if (check.problems.length > 0 && options.arch === process.arch) {
+      info(`host libraries are not fit to ship (${check.problems.join('; ')}); using Debian ${FALLBACK_SUITE}'s`);
+      libs = fallbackLibraries(options.arch);
+      check = checkFileSet(exe, libs, options.maxGlibc, options.arch);
+    }
+    if (check.problems.length > 0) fail(`cannot ship a working file set:\n  ${check.problems.join('\n  ')}`);
 
     fs.mkdirSync(options.outdir, { recursive: true });
     // Libraries first: the executable appears last, complete, with everything it needs beside it.
@@ -361,7 +413,7 @@ async function main() {
       return `  ${name.padEnd(24)} ${(fs.statSync(file).size / 1e6).toFixed(1).padStart(6)} MB  needs GLIBC_${needs}${name === EXECUTABLE ? '' : `  from ${file}`}`;
     });
     info(`wrote ${options.outdir}/ in ${((Date.now() - started) / 1000).toFixed(1)} s ` +
-      `(glibc ceiling ${options.maxGlibc}, code cache ${options.codeCache ? 'on' : 'off'}):\n${report.join('\n')}`);
+      `(Node ${version} linux-${options.arch}, glibc ceiling ${options.maxGlibc}, code cache ${codeCache ? 'on' : 'off'}):\n${report.join('\n')}`);
   } finally {
     fs.rmSync(workdir, { recursive: true, force: true });
   }

@@ -82,6 +82,11 @@ export interface VeleroOptions {
   /** Extra environment for velero server (and through it, the plugins). */
   env?: Record<string, string>;
   keep?: boolean;
+  /**
+   * Runs the server through another command, e.g. inside a container: given velero's path, its
+   * arguments, environment and working directory, returns the command line to start instead.
+   */
+  wrapServer?: (server: { binary: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string }) => { command: string; args: string[] };
 }
 
 const TERMINAL_PHASES = new Set(['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation', 'Finalizing-Failed']);
@@ -260,7 +265,8 @@ export async function startVelero(cp: ControlPlane, opts: VeleroOptions): Promis
     const startServer = async (): Promise<void> => {
       starts += 1;
       const startedAt = Math.floor(Date.now() / 1000) * 1000;
-      const proc = startProcess('velero', veleroBin, { logPath: join(dir, `velero-server-${starts}.log`), args: serverArgs, env, cwd: home });
+      const launch = opts.wrapServer?.({ binary: veleroBin, args: serverArgs, env, cwd: home }) ?? { command: veleroBin, args: serverArgs };
+      const proc = startProcess('velero', launch.command, { logPath: join(dir, `velero-server-${starts}.log`), args: launch.args, env, cwd: home });
       server = proc;
       // Ready = its controllers run ("Server starting..." is logged just before the manager starts) and
       // this very process has validated the storage location (a restart must not count the old check).

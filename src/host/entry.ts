@@ -34,11 +34,17 @@ export function runFromCommandLine(host: PluginHost, options: EntryOptions): voi
     });
     return;
   }
+  if (args[0] === 'version') {
+    // Which Node runtime is inside (what an image scanner needs to know), on stdout for scripts.
+    process.stdout.write(`kubevirt-velero-plugin node ${process.version} ${process.platform}-${process.arch}\n`);
+    return;
+  }
   process.stderr.write(
     'This binary is a Velero plugin and is not meant to be run directly.\n' +
       'Velero starts it from its plugin directory (see `velero plugin add`).\n' +
       'To copy it and its libraries into a plugin directory: kubevirt-velero-plugin install <dir>\n' +
-      'To see what a restore of a backup would do: kubevirt-velero-plugin inspect <backup.tar.gz>\n',
+      'To see what a restore of a backup would do: kubevirt-velero-plugin inspect <backup.tar.gz>\n' +
+      'To show the Node runtime inside it: kubevirt-velero-plugin version\n',
   );
   process.exitCode = 1;
 }

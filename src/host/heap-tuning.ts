@@ -1,9 +1,10 @@
 // V8 heap settings for a small, long-lived plugin process. Imported FIRST by every plugin entry point
 // (src/main.ts, test/plugin/main.ts) so that it runs before the bundle's modules start allocating.
 //
-// Why at run time: Velero starts the executable directly with its own environment, and a Node 20
-// single executable has no place for command-line V8 options (SEA `execArgv` exists only from Node
-// 24.6). These two flags are read by V8 each time it sizes a space, so setting them now takes effect:
+// Why at run time: Velero starts the executable directly with its own environment. (SEA `execArgv`
+// exists from Node 24.6, but setting the flags here keeps them in the code the unit tests run on the
+// build host's Node too.) These two flags are read by V8 each time it sizes a space, so setting them
+// now takes effect:
 //   - semi-space-growth-factor=1: the young generation stays at its initial size (1 MiB semi-spaces)
 //     instead of growing to 16 MiB semi-spaces under load. Each call's garbage (the item's JSON text,
 //     its parsed object, the answer) dies young, so small semi-spaces cost little time.

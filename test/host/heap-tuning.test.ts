@@ -1,6 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runtimeBinary } from '../../scripts/node-runtime.mjs';
 import { HEAP_FLAGS } from '../../src/host/heap-tuning.ts';
+
+// The Node that runs inside the plugin executable (pinned in scripts/node-runtime.json), not the one
+// running vitest: the flags must exist, and work, in the V8 that ships.
+const shippedNode = runtimeBinary();
 
 // Churns allocations with many survivors (what makes V8 grow its young generation) in a fresh Node
 // process, with or without our heap settings; returns the young generation's size (MiB) before and
@@ -19,17 +24,17 @@ const churn = (withTuning: boolean): { before: number; after: number } => {
       if (old.length > 5) old.shift();
     }
     process.stdout.write(JSON.stringify({ before, after: newSpace() }));`;
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const out = execFileSync(shippedNode, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
   return JSON.parse(out) as { before: number; after: number };
 };
 
 describe('V8 heap tuning of the plugin process', () => {
   // V8 prints "Error: unrecognized flag" on STDOUT for a flag it does not know, which would come
   // before the handshake line and make go-plugin reject the plugin: every flag must exist in the
-  // Node that builds the executable (the same binary ends up in it).
-  it.each(HEAP_FLAGS)('%s is a flag this Node knows', (flag) => {
+  // Node that goes into the executable.
+  it.each(HEAP_FLAGS)('%s is a flag the shipped Node knows', (flag) => {
     const name = flag.replace(/^--/, '').replace(/=.*$/, '');
-    const options = execFileSync(process.execPath, ['--v8-options'], { encoding: 'utf8' });
+    const options = execFileSync(shippedNode, ['--v8-options'], { encoding: 'utf8' });
     expect(options).toContain(`--${name} `);
   });
 

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pinnedRuntime } from '../../scripts/node-runtime.mjs';
 import { parseJson, stringifyJson } from '../../src/host/json.ts';
 import { decodeOperationId } from '../../src/host/operation-id.ts';
 import { StackType, StatusType } from '../../src/host/protos.ts';
@@ -34,6 +35,14 @@ describe('started without the go-plugin cookie (a person ran it)', () => {
     expect(run.status).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr).toMatch(/Velero plugin and is not meant to be run directly/);
+  });
+});
+
+describe('started with `version`', () => {
+  it('names the Node runtime pinned in scripts/node-runtime.json, not the Node that ran the build', () => {
+    const run = spawnSync(TEST_BINARY, ['version'], { env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe(`kubevirt-velero-plugin node v${pinnedRuntime().version} linux-x64\n`);
   });
 });
 

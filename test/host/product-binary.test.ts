@@ -1,4 +1,7 @@
 // The product binary (dist/) offers exactly the reference plugin's action names, so it can replace it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionNames } from '../../src/kubevirt/constants.ts';
 import { type LaunchedPlugin, PRODUCT_BINARY, hclogViolation, launch } from './emulator.ts';
@@ -50,6 +53,38 @@ describe('the product binary', () => {
       expect(answer.ResourceSelector.includedResources.length, name).toBeGreaterThan(0);
     }
     expect(plugin.stderrLines.filter((l) => l !== '' && hclogViolation(l) !== undefined)).toEqual([]);
+  });
+
+  it('loads the Kubernetes client on its first API request without writing anything but hclog lines (no runtime deprecation warnings)', async () => {
+    // Its own process: the client library is loaded once per process, on the first API request.
+    const dir = mkdtempSync(join(tmpdir(), 'kvp-product-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    // Port 1 is never served here: the request fails at once, after the library has loaded.
+    writeFileSync(kubeconfig, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
+      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'u', user: { token: 'unused' } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+    }));
+    const withApi = await launch({ binary: PRODUCT_BINARY, env: { KUBECONFIG: kubeconfig } });
+    try {
+      const vm = { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', metadata: { name: 'vm1', namespace: 'ns1', uid: 'u1' }, spec: { instancetype: { name: 'it1' }, template: { spec: {} } } };
+      const backup = { apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'b', namespace: 'velero', uid: 'b1' }, spec: {} };
+      const outcome = await withApi.call('generated.BackupItemAction', 'Execute', {
+        plugin: 'kubevirt-velero-plugin/backup-virtualmachine-action',
+        item: Buffer.from(JSON.stringify(vm)),
+        backup: Buffer.from(JSON.stringify(backup)),
+      }).then(() => 'answered', (err: unknown) => String(err));
+      // It did try the API (and says which VM could not be looked up).
+      expect(outcome).toMatch(/127\.0\.0\.1:1|ECONNREFUSED|vm1/);
+    } finally {
+      await withApi.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // The plugin turns stray stderr text into hclog error lines, and Velero counts each as an error of
+    // the backup (which then ends PartiallyFailed): Node's runtime warnings must not appear at all.
+    expect(withApi.stderrLines.filter((l) => l !== '' && hclogViolation(l) !== undefined)).toEqual([]);
+    expect(withApi.stderrLines.filter((l) => /"@level":"(error|warn)"|Warning/.test(l))).toEqual([]);
   });
 });
 

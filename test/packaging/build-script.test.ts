@@ -23,6 +23,8 @@ describe('scripts/build.mjs', () => {
     { args: ['--entry', 'test/packaging/no-such-entry.ts', '--outdir', '/nonexistent/out'], error: /build: error: entry .*no-such-entry\.ts does not exist/ },
     { args: ['--max-glibc', 'jammy'], error: /build: error: --max-glibc must look like 2\.35, got jammy/ },
     { args: ['--outdir'], error: /build: error: --outdir needs a value/ },
+    { args: ['--arch', 'riscv64'], error: /build: error: --arch must be one of x64, arm64, got riscv64/ },
+    { args: ['--node-version', 'lts'], error: /build: error: --node-version must look like 24\.22\.3, got lts/ },
   ])('rejects $args', ({ args, error }) => {
     const run = build(args);
     expect(run.stderr).toMatch(error);
@@ -42,7 +44,7 @@ describe('scripts/build.mjs', () => {
 
   it('refuses to write a file set that needs a newer glibc than the ceiling, and says which file needs what', () => {
     const outdir = path.join(work, 'too-old-ceiling');
-    // Node 20 itself needs GLIBC_2.28, so no C++ runtime can make a 2.17 ceiling work.
+    // Node (20 - 26) itself needs GLIBC_2.28, so no C++ runtime can make a 2.17 ceiling work.
     const run = build(['--test-plugin', '--outdir', outdir, '--max-glibc', '2.17']);
     expect(run.stderr).toMatch(/build: error: cannot ship a working file set:/);
     expect(run.stderr).toMatch(/kubevirt-velero-plugin needs GLIBC_2\.28 > 2\.17/);

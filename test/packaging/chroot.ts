@@ -39,11 +39,13 @@ export function runInRoot(root: string, argv: string[], env: Record<string, stri
 }
 
 /**
- * Starts `command` (a path inside `root`) under chroot with Velero's arguments and waits for the
+ * Starts `command` (a path inside `root`) under chroot (through `opts.emulator` when given) with Velero's arguments and waits for the
  * handshake. The returned plugin's socketPath is the host path of the socket.
  */
-export function launchInRoot(root: string, command: string, env: Record<string, string>): Promise<LaunchedPlugin> {
-  const child: ChildProcess = spawn(CHROOT, [root, command, '--log-level=debug', '--features=EnableCSI', '--uploader-type=kopia'], {
+export function launchInRoot(root: string, command: string, env: Record<string, string>, opts: { emulator?: string } = {}): Promise<LaunchedPlugin> {
+  // `emulator`: a qemu-user binary inside the root that runs a binary of another architecture.
+  const argv = [...(opts.emulator === undefined ? [] : [opts.emulator]), command];
+  const child: ChildProcess = spawn(CHROOT, [root, ...argv, '--log-level=debug', '--features=EnableCSI', '--uploader-type=kopia'], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

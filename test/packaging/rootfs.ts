@@ -13,6 +13,8 @@ export interface RootSpec {
   /** glibc of the suite, for test names and messages. */
   glibc: string;
   packages: readonly string[];
+  /** Debian architecture of the packages (default amd64). */
+  arch?: 'amd64' | 'arm64';
 }
 
 /** Velero's image (paketo run-jammy-tiny) package set, from Debian bookworm (glibc 2.36). */
@@ -47,7 +49,9 @@ function run(cmd: string, args: string[], cwd?: string): void {
 
 /** Downloads (once) the .deb files of `spec` and returns their paths. */
 export function debianPackages(spec: RootSpec): string[] {
-  const base = path.join(cacheDir(), `debian-${spec.suite}`);
+  const arch = spec.arch ?? 'amd64';
+  // amd64 keeps the directory it always had (shared with scripts/build.mjs's bullseye cache).
+  const base = path.join(cacheDir(), arch === 'amd64' ? `debian-${spec.suite}` : `debian-${spec.suite}-${arch}`);
   const debs = path.join(base, 'debs');
   const wanted = (file: string): boolean => spec.packages.some((p) => file.startsWith(`${p}_`));
   const present = fs.existsSync(debs) ? fs.readdirSync(debs).filter(wanted) : [];
@@ -60,7 +64,7 @@ export function debianPackages(spec: RootSpec): string[] {
     const apt = [
       '-o', `Dir::Etc::SourceList=${sources}`, '-o', 'Dir::Etc::SourceParts=/nonexistent',
       '-o', `Dir::State::Lists=${path.join(base, 'lists')}`, '-o', `Dir::Cache=${path.join(base, 'cache')}`,
-      '-o', 'Dir::State::status=/dev/null', '-o', 'APT::Architecture=amd64', '-o', 'APT::Sandbox::User=root',
+      '-o', 'Dir::State::status=/dev/null', '-o', `APT::Architecture=${arch}`, '-o', 'APT::Sandbox::User=root',
     ];
     run('apt-get', [...apt, 'update']);
     run('apt-get', [...apt, 'download', ...spec.packages], debs);
@@ -74,7 +78,7 @@ export function debianPackages(spec: RootSpec): string[] {
 
 /** Extracts the packages of `spec` into a new directory under `parent` and returns it. */
 export function assembleRoot(spec: RootSpec, parent: string): string {
-  const root = fs.mkdtempSync(path.join(parent, `root-${spec.suite}-`));
+  const root = fs.mkdtempSync(path.join(parent, `root-${spec.suite}-${spec.arch ?? 'amd64'}-`));
   for (const deb of debianPackages(spec)) run('dpkg-deb', ['-x', deb, root]);
   // A container runtime provides these; the packages do not.
   for (const dir of ['tmp', 'plugins', 'dev', 'proc']) fs.mkdirSync(path.join(root, dir), { recursive: true });
