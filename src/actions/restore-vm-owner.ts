@@ -149,7 +149,7 @@ export class RevisionOwner {
     const key = `${restoreKey}|${namespace}`;
     const now = this.now();
     let listing = this.vmListings.get(key);
-    if (listing === undefined || (maxAgeMs > 0 ? now - listing.at > maxAgeMs : listing.seq < this.seq)) {
+    if (listing === undefined || now - listing.at > maxAgeMs || (maxAgeMs === 0 && listing.seq < this.seq)) {
       const byName = this.kube
         .list({ apiVersion: VM_API_VERSION, kind: Kinds.VirtualMachine, namespace })
         .then((vms) => new Map(vms.map((vm) => [vm.metadata.name ?? '', ownerView(vm)])));
