@@ -177,10 +177,7 @@ export class RestoreVmAction implements RestoreItemAction {
     additionalItems.push(...instanceSpecItems(jsonObjectAt(vm, 'spec', 'template', 'spec'), originalNamespace));
 
     const restoreKey = restoreKeyOf(restore);
-    if (operationId !== undefined) {
-      this.owner.register(restoreKey, vmKey);
-      this.owner.ownAlongTheWay(restoreKey, targetNamespace, vmKey, log);
-    }
+    if (operationId !== undefined) this.owner.register(restoreKey, vmKey);
     if (pendingFacts.length > 0) {
       const previous = this.pending.get(restoreKey);
       if (previous !== undefined) {

@@ -20,29 +20,16 @@ const VM_API_VERSION = `${KUBEVIRT_GROUP}/v1`;
 export const VM_LISTING_MAX_AGE_MS = 30_000;
 /** Owner patches in flight when the revisions of a namespace's VMs are re-owned ahead, in one batch. */
 export const OWN_AHEAD_CONCURRENCY = 8;
-/** Re-owning along the way during a restore: at most one LIST of the namespace's VMs this often. */
-export const OWN_ALONG_INTERVAL_MS = 5_000;
 /** Restores remembered at once: a plugin process normally serves one. */
 const REMEMBERED_RESTORES = 16;
 
-/** One LIST of a namespace's VMs: when it was made, and how many registrations it follows. */
-interface Listing {
-  at: number;
-  seq: number;
-  byName: Promise<Map<string, KubeObject>>;
-}
-
 export class RevisionOwner {
   /** Per restore: the VMs ("ns/name") whose execute() in this process started a re-owning operation. */
-  private readonly toOwn = new Map<string, Map<string, number>>();
-  /** Counts execute() registrations: a listing made at `seq` holds the VMs registered before it. */
-  private seq = 0;
+  private readonly toOwn = new Map<string, Set<string>>();
   /** Per "restore|ns/name": re-owning started ahead by another VM's Progress, awaiting its own Progress. */
   private readonly ownedAhead = new Map<string, Promise<OwnResult[]>>();
-  /** Per restore and namespace: when execute() last started re-owning along the way. */
-  private readonly sweptAt = new Map<string, number>();
   /** Per restore and namespace: the restored VMs (ownerView) from one LIST, and when it was made. */
-  private readonly vmListings = new Map<string, Listing>();
+  private readonly vmListings = new Map<string, { at: number; byName: Promise<Map<string, KubeObject>> }>();
 
   constructor(
     private readonly kube: KubeApi,
@@ -61,7 +48,6 @@ export class RevisionOwner {
     log: Logger,
   ): Promise<OperationProgress> {
     const vmKey = `${namespace}/${vmName}`;
-    const startedMs = progress.started?.getTime() ?? 0;
     const ahead = this.ownedAhead.get(`${restoreKey}|${vmKey}`);
     if (ahead !== undefined) {
       this.ownedAhead.delete(`${restoreKey}|${vmKey}`);
@@ -71,7 +57,7 @@ export class RevisionOwner {
       if (!progress.completed) log.debug(progress.description);
       return progress;
     }
-    const vm = await this.restoredVm(restoreKey, namespace, vmName, startedMs);
+    const vm = await this.restoredVm(restoreKey, namespace, vmName);
     if (vm === undefined || !vm.metadata.uid) {
       if (overdue) {
         progress.completed = true;
@@ -98,11 +84,11 @@ export class RevisionOwner {
   register(restoreKey: string, vmKey: string): void {
     let vms = this.toOwn.get(restoreKey);
     if (vms === undefined) {
-      vms = new Map();
+      vms = new Set();
       this.toOwn.set(restoreKey, vms);
       dropOldest(this.toOwn, REMEMBERED_RESTORES);
     }
-    vms.set(vmKey, ++this.seq);
+    vms.add(vmKey);
   }
 
   /**
@@ -112,7 +98,7 @@ export class RevisionOwner {
    * then reports what was done (and a VM with a passing failure is tried again by its next poll).
    */
   private async ownAhead(restoreKey: string, namespace: string, log: Logger): Promise<void> {
-    const waiting = [...(this.toOwn.get(restoreKey)?.keys() ?? [])].filter((key) => key.startsWith(`${namespace}/`));
+    const waiting = [...(this.toOwn.get(restoreKey) ?? [])].filter((key) => key.startsWith(`${namespace}/`));
     if (waiting.length === 0) return;
     const listed = await this.vmListings.get(`${restoreKey}|${namespace}`)?.byName;
     const slots = new Limiter(OWN_AHEAD_CONCURRENCY);
@@ -132,28 +118,15 @@ export class RevisionOwner {
    * (refreshed after VM_LISTING_MAX_AGE_MS); a VM missing from the listing is read on its own, since
    * Progress may run while Velero still creates VMs.
    */
-  private async restoredVm(restoreKey: string, namespace: string, name: string, startedMs: number): Promise<KubeObject | undefined> {
-    let listing = this.listing(restoreKey, namespace, VM_LISTING_MAX_AGE_MS);
-    // A listing made before this VM's execute() returned cannot hold it (Velero creates the VM after):
-    // list again, once for all such VMs. Unknown to this process (restarted): by the operation's start.
-    const registered = this.toOwn.get(restoreKey)?.get(`${namespace}/${name}`);
-    if (registered !== undefined ? registered >= listing.seq : listing.at <= startedMs) listing = this.listing(restoreKey, namespace, 0);
-    const listed = (await listing.byName).get(name);
-    if (listed?.metadata.uid) return listed;
-    const vm = await this.kube.get({ apiVersion: VM_API_VERSION, kind: Kinds.VirtualMachine, namespace, name });
-    return vm === undefined ? undefined : ownerView(vm);
-  }
-
-  /** The namespace's VMs from a LIST made at most `maxAgeMs` ago (0: after every registration so far). */
-  private listing(restoreKey: string, namespace: string, maxAgeMs: number): Listing {
+  private async restoredVm(restoreKey: string, namespace: string, name: string): Promise<KubeObject | undefined> {
     const key = `${restoreKey}|${namespace}`;
     const now = this.now();
     let listing = this.vmListings.get(key);
-    if (listing === undefined || now - listing.at > maxAgeMs || (maxAgeMs === 0 && listing.seq < this.seq)) {
+    if (listing === undefined || now - listing.at > VM_LISTING_MAX_AGE_MS) {
       const byName = this.kube
         .list({ apiVersion: VM_API_VERSION, kind: Kinds.VirtualMachine, namespace })
         .then((vms) => new Map(vms.map((vm) => [vm.metadata.name ?? '', ownerView(vm)])));
-      listing = { at: now, seq: this.seq, byName };
+      listing = { at: now, byName };
       this.vmListings.set(key, listing);
       // A failed LIST is not remembered: the next poll lists again.
       byName.catch(() => {
@@ -161,25 +134,10 @@ export class RevisionOwner {
       });
       dropOldest(this.vmListings, REMEMBERED_RESTORES);
     }
-    return listing;
-  }
-
-  /**
-   * Called from execute(): while Velero is still restoring, re-owns in the background the revisions of
-   * the VMs it has created since (Velero creates a VM right after its execute(), before the next one),
-   * at most one LIST per OWN_ALONG_INTERVAL_MS, so that Progress finds most of the work done. Failures
-   * are left for each VM's own Progress.
-   */
-  ownAlongTheWay(restoreKey: string, namespace: string, currentVm: string, log: Logger): void {
-    const waiting = [...(this.toOwn.get(restoreKey)?.keys() ?? [])].some((key) => key !== currentVm && key.startsWith(`${namespace}/`));
-    const key = `${restoreKey}|${namespace}`;
-    const now = this.now();
-    if (!waiting || now - (this.sweptAt.get(key) ?? Number.NEGATIVE_INFINITY) < OWN_ALONG_INTERVAL_MS) return;
-    this.sweptAt.set(key, now);
-    dropOldest(this.sweptAt, REMEMBERED_RESTORES);
-    this.listing(restoreKey, namespace, 0)
-      .byName.then(() => this.ownAhead(restoreKey, namespace, log))
-      .catch((err: unknown) => log.debug(`re-owning ahead in namespace ${namespace} failed for now: ${errorText(err)}`));
+    const listed = (await listing.byName).get(name);
+    if (listed?.metadata.uid) return listed;
+    const vm = await this.kube.get({ apiVersion: VM_API_VERSION, kind: Kinds.VirtualMachine, namespace, name });
+    return vm === undefined ? undefined : ownerView(vm);
   }
 
   /**
