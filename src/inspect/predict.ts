@@ -90,6 +90,10 @@ export interface NadReport {
   inBackup: boolean;
 }
 
+/**
+ * refused: the restore reports an error naming the VM and what it lacks; Velero still creates the VM,
+ * which KubeVirt < 1.6 rejects and KubeVirt >= 1.6 admits without being able to start it.
+ */
 export type VmResult = 'restored' | 'expanded' | 'refused';
 
 export interface ScenarioReport {
