@@ -156,4 +156,30 @@ describe('restore one VM by name (--selector velero.kubevirt.io/vm=<name>)', () 
     await expectRevisionsOwned('vm2');
     await expectRevisionsOwned('vm1');
   });
+
+  it('vm3 restored by name into ANOTHER namespace with the restore labels: its objects follow the mapping, the labels apply', async () => {
+    const target = 'byname-copy';
+    const res = await env.velero.velero([
+      'restore', 'create', 'byname-r3', '--from-backup', BACKUP, '--selector', 'velero.kubevirt.io/vm=vm3',
+      '--namespace-mappings', `${NS}:${target}`,
+      '--labels', 'velero.kubevirt.io/restore-run-strategy=Always,velero.kubevirt.io/clear-mac-address=true', '--wait',
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    const restore = await env.velero.waitForRestore('byname-r3');
+    const describe = (await env.velero.velero(['restore', 'describe', 'byname-r3', '--details'])).stdout;
+    expect(statusOf(restore), describe).toMatchObject({ phase: 'Completed' });
+    expect(restoreWarnings(describe)).toEqual([]);
+    expect(await inventory(env.cp.kube, target)).toEqual(expectedFor(['vm3']));
+    const vm3 = await env.cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: target, name: 'vm3' });
+    expect((vm3?.['spec'] as { runStrategy?: string }).runStrategy).toBe('Always');
+    expect(vm3?.metadata.labels?.['velero.kubevirt.io/vm']).toBeUndefined();
+    const rev = created.get('vm3')?.instancetypeRevision;
+    const owner = await waitFor('vm3 revision owned in the target namespace', async () => {
+      const found = await env.cp.kube.get({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: target, name: rev?.metadata.name ?? '' });
+      return found?.metadata.ownerReferences?.find((r) => r.controller === true && r.uid === vm3?.metadata.uid);
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(owner).toMatchObject({ kind: 'VirtualMachine', name: 'vm3' });
+    // The source namespace is untouched by it.
+    expect(await inventory(env.cp.kube, NS)).toEqual(expectedFor(['vm1', 'vm2']));
+  });
 });

@@ -308,19 +308,19 @@ function volumesOf(ctx: VmContext): VolumeReport[] {
     const resource = VOLUME_RESOURCE[ref.kind] ?? '';
     const key = itemKey({ resource, namespace: ctx.namespace, name: ref.name });
     let inBackup = ctx.backup.items.has(key);
-    let claim = ctx.backup.parsed.get(key);
+    let storageClass = storageClassOf(ctx.backup.parsed.get(key));
     if (ref.kind === 'DataVolume') {
-      // The PVC alone restores the disk too (CDI adopts it; the restore-pvc-action keeps it populated).
+      // The PVC alone restores the disk too (CDI adopts it; the restore-pvc-action keeps it populated),
+      // and the class it names is the one the restored claim asks for.
       const pvcKey = itemKey({ resource: 'persistentvolumeclaims', namespace: ctx.namespace, name: ref.name });
       inBackup = inBackup || ctx.backup.items.has(pvcKey);
-      claim = claim ?? ctx.backup.parsed.get(pvcKey);
+      storageClass = storageClassOf(ctx.backup.parsed.get(pvcKey)) ?? storageClass;
     }
     const report: VolumeReport = { volume: ref.volume, kind: ref.kind, name: ref.name, inBackup };
     if (!inBackup && ctx.cluster !== undefined) {
       const inTarget = (resource: string): boolean => ctx.cluster?.volumes.has(itemKey({ resource, namespace: ctx.targetNamespace, name: ref.name })) ?? false;
       report.inTargetCluster = inTarget(resource) || (ref.kind === 'DataVolume' && inTarget('persistentvolumeclaims'));
     }
-    const storageClass = storageClassOf(claim);
     if (storageClass !== undefined) {
       report.storageClass = storageClass;
       if (ctx.cluster !== undefined) report.storageClassInTargetCluster = ctx.cluster.storageClasses.has(storageClass);
