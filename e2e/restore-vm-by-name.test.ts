@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../src/velero/types.ts';
 import { createDataVolumeLikeCdi, createNamespace, createVmLikeKubeVirt, instancetype, virtualMachine, type CreatedVm } from './fixtures/kubevirt.ts';
-import type { KubeClient } from './harness/kube.ts';
+import { KubeError, type KubeClient } from './harness/kube.ts';
 import { waitFor } from './harness/process.ts';
 import { useControlPlane, useVelero } from './harness/setup.ts';
 import { restoreWarnings, statusOf, type Velero } from './harness/velero.ts';
@@ -19,6 +19,18 @@ useVelero({ on: env });
 const created = new Map<string, CreatedVm>();
 /** "resource/name" of everything in the namespace when it was backed up. */
 let original: string[] = [];
+
+/** A LIST, retried while the API server answers 429 (a CRD's storage still initialising after Velero installed it). */
+async function listRetrying(kube: KubeClient, path: string): Promise<KubeObject> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await kube.json('GET', path);
+    } catch (err) {
+      if (!(err instanceof KubeError) || err.status !== 429 || attempt >= 30) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
 
 /**
  * Every object in a namespace, as "resource/name", over every namespaced resource the API server serves
@@ -34,7 +46,7 @@ async function inventory(kube: KubeClient, namespace: string): Promise<string[]>
     const list = (await kube.json('GET', base)) as unknown as { resources: { name: string; namespaced: boolean; verbs: string[] }[] };
     for (const r of list.resources) {
       if (!r.namespaced || r.name.includes('/') || !r.verbs.includes('list') || r.name === 'events') continue;
-      const items = (await kube.json('GET', `${base}/namespaces/${namespace}/${r.name}`)) as unknown as { items: KubeObject[] };
+      const items = (await listRetrying(kube, `${base}/namespaces/${namespace}/${r.name}`)) as unknown as { items: KubeObject[] };
       for (const item of items.items) found.push(`${r.name}/${item.metadata.name ?? ''}`);
     }
   }
