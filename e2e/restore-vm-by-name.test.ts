@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../src/velero/types.ts';
 import { createDataVolumeLikeCdi, createNamespace, createVmLikeKubeVirt, instancetype, virtualMachine, type CreatedVm } from './fixtures/kubevirt.ts';
-import type { KubeClient } from './harness/kube.ts';
+import { KubeError, type KubeClient } from './harness/kube.ts';
 import { waitFor } from './harness/process.ts';
 import { useControlPlane, useVelero } from './harness/setup.ts';
 import { restoreWarnings, statusOf, type Velero } from './harness/velero.ts';
@@ -19,6 +19,18 @@ useVelero({ on: env });
 const created = new Map<string, CreatedVm>();
 /** "resource/name" of everything in the namespace when it was backed up. */
 let original: string[] = [];
+
+/** A LIST, retried while the API server answers 429 (a CRD's storage still initialising after Velero installed it). */
+async function listRetrying(kube: KubeClient, path: string): Promise<KubeObject> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await kube.json('GET', path);
+    } catch (err) {
+      if (!(err instanceof KubeError) || err.status !== 429 || attempt >= 30) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
 
 /**
  * Every object in a namespace, as "resource/name", over every namespaced resource the API server serves
@@ -34,7 +46,7 @@ async function inventory(kube: KubeClient, namespace: string): Promise<string[]>
     const list = (await kube.json('GET', base)) as unknown as { resources: { name: string; namespaced: boolean; verbs: string[] }[] };
     for (const r of list.resources) {
       if (!r.namespaced || r.name.includes('/') || !r.verbs.includes('list') || r.name === 'events') continue;
-      const items = (await kube.json('GET', `${base}/namespaces/${namespace}/${r.name}`)) as unknown as { items: KubeObject[] };
+      const items = (await listRetrying(kube, `${base}/namespaces/${namespace}/${r.name}`)) as unknown as { items: KubeObject[] };
       for (const item of items.items) found.push(`${r.name}/${item.metadata.name ?? ''}`);
     }
   }
@@ -155,5 +167,31 @@ describe('restore one VM by name (--selector velero.kubevirt.io/vm=<name>)', () 
     expect(vm2?.metadata.annotations?.['velero.kubevirt.io/original-vm']).toBeUndefined();
     await expectRevisionsOwned('vm2');
     await expectRevisionsOwned('vm1');
+  });
+
+  it('vm3 restored by name into ANOTHER namespace with the restore labels: its objects follow the mapping, the labels apply', async () => {
+    const target = 'byname-copy';
+    const res = await env.velero.velero([
+      'restore', 'create', 'byname-r3', '--from-backup', BACKUP, '--selector', 'velero.kubevirt.io/vm=vm3',
+      '--namespace-mappings', `${NS}:${target}`,
+      '--labels', 'velero.kubevirt.io/restore-run-strategy=Always,velero.kubevirt.io/clear-mac-address=true', '--wait',
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    const restore = await env.velero.waitForRestore('byname-r3');
+    const describe = (await env.velero.velero(['restore', 'describe', 'byname-r3', '--details'])).stdout;
+    expect(statusOf(restore), describe).toMatchObject({ phase: 'Completed' });
+    expect(restoreWarnings(describe)).toEqual([]);
+    expect(await inventory(env.cp.kube, target)).toEqual(expectedFor(['vm3']));
+    const vm3 = await env.cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: target, name: 'vm3' });
+    expect((vm3?.['spec'] as { runStrategy?: string }).runStrategy).toBe('Always');
+    expect(vm3?.metadata.labels?.['velero.kubevirt.io/vm']).toBeUndefined();
+    const rev = created.get('vm3')?.instancetypeRevision;
+    const owner = await waitFor('vm3 revision owned in the target namespace', async () => {
+      const found = await env.cp.kube.get({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: target, name: rev?.metadata.name ?? '' });
+      return found?.metadata.ownerReferences?.find((r) => r.controller === true && r.uid === vm3?.metadata.uid);
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(owner).toMatchObject({ kind: 'VirtualMachine', name: 'vm3' });
+    // The source namespace is untouched by it.
+    expect(await inventory(env.cp.kube, NS)).toEqual(expectedFor(['vm1', 'vm2']));
   });
 });

@@ -39,7 +39,8 @@ function volumeLine(v: VolumeReport): string {
 
 function scenarioLine(s: ScenarioReport, selected: boolean): string[] {
   const revisions = s.revisions.length > 0 ? ` [${s.revisions.map((r) => `${r.role} revision ${r.outcome}`).join(', ')}]` : '';
-  const lines = [`    ${selected ? '*' : ' '} ${s.scenario.padEnd(32)} ${s.result}${revisions} -> ${s.runnable ? 'runnable' : 'NOT runnable'}`];
+  const result = s.result === 'refused' ? 'refused (a restore error names it)' : s.result;
+  const lines = [`    ${selected ? '*' : ' '} ${s.scenario.padEnd(32)} ${result}${revisions} -> ${s.runnable ? 'runnable' : 'NOT runnable'}`];
   for (const note of s.notes) lines.push(`        ${note}`);
   return lines;
 }

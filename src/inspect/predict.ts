@@ -1,6 +1,7 @@
 // What a restore of a whole backup would do with each VirtualMachine in it, decided by the SAME pure
-// functions the restore action runs (restore-revision.ts, restore-vm.ts, revision-copy.ts, the
-// expansion), fed with what the backup holds and, when a target cluster was checked, what it holds.
+// functions the restore action runs (restore-vm-plan.ts's planExecute and lateStep, restore-revision.ts,
+// restore-vm.ts, revision-copy.ts, the expansion), fed with what the backup holds and, when a target
+// cluster was checked, what it holds.
 //
 // The model of the restore is the one the action lives in (restore-vm-action.ts): Velero restores the
 // backup's ControllerRevisions and instance types / preferences before the VMs (resources outside
@@ -12,16 +13,8 @@
 import { DEFAULT_REVISION_OPTIONS, type MissingRevisionPolicy, type RevisionOptions } from '../config.ts';
 import { expandVirtualMachine } from '../kubevirt/expand/index.ts';
 import { PluginLabels, Resources } from '../kubevirt/constants.ts';
-import { isDefinition } from '../kubevirt/restore-expand.ts';
-import {
-  decideAfterAdditionalItems,
-  decideAtExecute,
-  definitionFor,
-  describeObject,
-  VeleroLabels,
-  veleroLabelValue,
-  type RevisionFacts,
-} from '../kubevirt/restore-revision.ts';
+import { decideAfterAdditionalItems, describeObject, VeleroLabels, veleroLabelValue } from '../kubevirt/restore-revision.ts';
+import { lateStep, planExecute, type PlanLog } from '../kubevirt/restore-vm-plan.ts';
 import { matchersOf, RestoreError, type MatcherRef } from '../kubevirt/restore-vm.ts';
 import { revisionCopiesOf, RevisionCopyError, type RevisionCopy } from '../kubevirt/revision-copy.ts';
 import { nameLabelValue } from '../kubevirt/plugin-labels.ts';
@@ -90,6 +83,10 @@ export interface NadReport {
   inBackup: boolean;
 }
 
+/**
+ * refused: the restore reports an error naming the VM and what it lacks; Velero still creates the VM,
+ * which KubeVirt < 1.6 rejects and KubeVirt >= 1.6 admits without being able to start it.
+ */
 export type VmResult = 'restored' | 'expanded' | 'refused';
 
 export interface ScenarioReport {
@@ -214,11 +211,6 @@ function factsAtExecute(ctx: VmContext, m: MatcherRef): { matcher: MatcherRef; c
   return { ...base, ...(copy ? { copy } : {}), ...(inCluster ? { inCluster } : {}) };
 }
 
-function hasRevision(f: { matcher: MatcherRef }): f is RevisionFacts {
-  return f.matcher.revisionName !== undefined;
-}
-
-/** The restore action's decisions for one VM under `options`, step by step as restore-vm-action.ts takes them. */
 interface Simulated {
   scenario: string;
   result: VmResult;
@@ -228,60 +220,54 @@ interface Simulated {
   blockers: string[];
 }
 
+/**
+ * The restore action's plan for one VM under `options`: planExecute() as at Execute, then, for the
+ * revisions still pending, the late decision and step the action takes in AreAdditionalItemsReady
+ * (restore-vm-action.ts) - the same functions, fed with the facts a whole-backup restore would have.
+ * The outcomes are read from the plan's own log lines, as the e2e test reads them from the restore log.
+ */
 function simulate(ctx: VmContext, options: RevisionOptions): Simulated {
   const scenario = scenarioName(options);
   const facts = ctx.matchers.map((m) => factsAtExecute(ctx, m));
-  const withRevision = facts.filter(hasRevision);
-  const decisions = withRevision.map((f) => ({ f, decision: decideAtExecute(f, SIMULATED_RESTORE) }));
-  const anyPending = decisions.some((d) => d.decision.outcome === 'pending');
-  const wantExpand = options.expandVirtualMachines || (options.missingRevisionPolicy === 'expand' && anyPending);
-  const notes: string[] = [];
-  const blockers: string[] = [];
-  if (wantExpand && facts.length > 0) {
-    const definitions: Partial<Record<'instancetype' | 'preference', Record<string, unknown>>> = {};
-    let missing: string | undefined;
-    for (const f of facts) {
-      const found = definitionFor(f);
-      if (found === undefined || !isDefinition(found.data)) {
-        missing = describeObject(f.matcher);
-        break;
-      }
-      definitions[f.matcher.role] = found.data;
-      if (found.source === 'object') notes.push(`expanded with the CURRENT definition of ${describeObject(f.matcher)}`);
-    }
-    if (missing === undefined) {
-      const result = expandVirtualMachine(ctx.vm, definitions.instancetype, definitions.preference);
-      if (result.ok) return { scenario, result: 'expanded', revisions: [], notes, blockers };
-      notes.push(`not expanded (conflicts: ${result.conflicts.map((c) => `${c.path}: ${c.message}`).join('; ')}); references kept`);
-    } else {
-      notes.push(`not expanded: no definition of ${missing} is available; references kept`);
-    }
-  }
-  const revisions: { role: string; name: string; outcome: string }[] = [];
+  const plan = planExecute({
+    item: ctx.vm,
+    matchers: ctx.matchers,
+    facts,
+    options,
+    restoreName: SIMULATED_RESTORE,
+    targetNamespace: ctx.targetNamespace,
+    originalNamespace: ctx.namespace,
+    vmKey: ctx.vmKey,
+    expand: (vm, instancetype, preference) => expandVirtualMachine(vm, instancetype, preference),
+  });
+  const logs: PlanLog[] = [...plan.logs];
+  // As the action: only "fail" refuses late; "expand" was handled at Execute and falls back to recreate.
   const policy = options.missingRevisionPolicy === 'fail' ? 'fail' : 'recreate';
   let refused = false;
-  for (const { f, decision } of decisions) {
-    if (decision.outcome !== 'pending') {
-      revisions.push({ role: f.matcher.role, name: f.matcher.revisionName, outcome: decision.outcome });
-      if (decision.outcome === 'already-there' && decision.differs) notes.push(`revision ${f.matcher.revisionName} already in the target cluster DIFFERS from the backup's copy`);
-      continue;
-    }
-    const late = decideAfterAdditionalItems(f, policy, SIMULATED_RESTORE, ctx.vmKey, ctx.targetNamespace);
-    revisions.push({ role: f.matcher.role, name: f.matcher.revisionName, outcome: late.outcome });
-    if (late.outcome === 'refused') {
-      refused = true;
-      notes.push(late.message);
-    } else if (late.outcome === 'recreate-from-object') {
-      notes.push(`revision ${f.matcher.revisionName} re-created from the CURRENT definition of ${describeObject(f.matcher)}, not the original`);
-    }
+  for (const pending of plan.pending) {
+    // Pending means neither the target nor the backup holds the revision, so nothing changed meanwhile.
+    const step = lateStep(pending, decideAfterAdditionalItems(pending, policy, SIMULATED_RESTORE, ctx.vmKey, ctx.targetNamespace), ctx.targetNamespace);
+    logs.push(step.log);
+    if (step.refusal !== undefined) refused = true;
   }
+  const expanded = logs.some((l) => l.fields?.['outcome'] === 'expanded');
+  const roleOf = (revision: string): string => ctx.matchers.find((m) => m.revisionName === revision)?.role ?? '';
+  const revisions = logs.flatMap((l) => {
+    const revision = l.fields?.['revision'];
+    const outcome = l.fields?.['outcome'];
+    return revision !== undefined && outcome !== undefined ? [{ role: roleOf(revision), name: revision, outcome }] : [];
+  });
+  // What the action warns about (a definition that differs, a re-creation that is not exact, an expansion
+  // that could not be done) or refuses with.
+  const notes = logs.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => l.message);
+  const blockers: string[] = [];
   for (const f of facts) {
     // No revision known: KubeVirt stores one from the object when the VM starts, so the object must exist.
-    if (!hasRevision(f) && f.objectInCluster === undefined) {
+    if (!expanded && f.matcher.revisionName === undefined && f.objectInCluster === undefined) {
       blockers.push(`${describeObject(f.matcher)} is neither in the backup nor in the target cluster`);
     }
   }
-  return { scenario, result: refused ? 'refused' : 'restored', revisions, notes, blockers };
+  return { scenario, result: refused ? 'refused' : expanded ? 'expanded' : 'restored', revisions: expanded ? [] : revisions, notes, blockers };
 }
 
 function sourceOf(ctx: VmContext, m: MatcherRef & { revisionName: string }): RevisionSource {
@@ -304,19 +290,19 @@ function volumesOf(ctx: VmContext): VolumeReport[] {
     const resource = VOLUME_RESOURCE[ref.kind] ?? '';
     const key = itemKey({ resource, namespace: ctx.namespace, name: ref.name });
     let inBackup = ctx.backup.items.has(key);
-    let claim = ctx.backup.parsed.get(key);
+    let storageClass = storageClassOf(ctx.backup.parsed.get(key));
     if (ref.kind === 'DataVolume') {
-      // The PVC alone restores the disk too (CDI adopts it; the restore-pvc-action keeps it populated).
+      // The PVC alone restores the disk too (CDI adopts it; the restore-pvc-action keeps it populated),
+      // and the class it names is the one the restored claim asks for.
       const pvcKey = itemKey({ resource: 'persistentvolumeclaims', namespace: ctx.namespace, name: ref.name });
       inBackup = inBackup || ctx.backup.items.has(pvcKey);
-      claim = claim ?? ctx.backup.parsed.get(pvcKey);
+      storageClass = storageClassOf(ctx.backup.parsed.get(pvcKey)) ?? storageClass;
     }
     const report: VolumeReport = { volume: ref.volume, kind: ref.kind, name: ref.name, inBackup };
     if (!inBackup && ctx.cluster !== undefined) {
       const inTarget = (resource: string): boolean => ctx.cluster?.volumes.has(itemKey({ resource, namespace: ctx.targetNamespace, name: ref.name })) ?? false;
       report.inTargetCluster = inTarget(resource) || (ref.kind === 'DataVolume' && inTarget('persistentvolumeclaims'));
     }
-    const storageClass = storageClassOf(claim);
     if (storageClass !== undefined) {
       report.storageClass = storageClass;
       if (ctx.cluster !== undefined) report.storageClassInTargetCluster = ctx.cluster.storageClasses.has(storageClass);

@@ -180,6 +180,20 @@ describe('inspect predicts each VM under each policy', () => {
     );
   });
 
+  it("a claim's storage class missing from the target cluster makes the VM not runnable", async () => {
+    const { vm, cluster } = await storedVm(true);
+    const pvc = cluster.find(isKind('PersistentVolumeClaim'));
+    (pvc?.['spec'] as Record<string, unknown>)['storageClassName'] = 'fast-ssd';
+    const facts = emptyCluster();
+    const [without] = predictBackup(contents([vm, ...secrets, ...cluster]), { namespaceMapping: {}, cluster: facts }).vms;
+    expect(without?.volumes[0]).toMatchObject({ name: 'fedora-web-root', storageClass: 'fast-ssd', storageClassInTargetCluster: false });
+    expect(without?.selected.runnable).toBe(false);
+    expect(without?.selected.notes).toContain('storage class fast-ssd of DataVolume fedora-web-root does not exist in the target cluster');
+    facts.storageClasses.add('fast-ssd');
+    const [withIt] = predictBackup(contents([vm, ...secrets, ...cluster]), { namespaceMapping: {}, cluster: facts }).vms;
+    expect(withIt?.selected.runnable).toBe(true);
+  });
+
   it('the verdict follows the chosen options', async () => {
     const { vm, cluster } = await storedVm(true);
     const backup = contents([vm, ...secrets, ...cluster.filter((o) => o.kind !== 'ControllerRevision')]);
