@@ -33,7 +33,8 @@ describe('V8 heap tuning of the plugin process', () => {
   // before the handshake line and make go-plugin reject the plugin: every flag must exist in the
   // Node that goes into the executable.
   it.each(HEAP_FLAGS)('%s is a flag the shipped Node knows', (flag) => {
-    const name = flag.replace(/^--/, '').replace(/=.*$/, '');
+    // A boolean flag is listed under its positive name (--no-maglev is --maglev negated).
+    const name = flag.replace(/^--(no-)?/, '').replace(/=.*$/, '');
     const options = execFileSync(shippedNode, ['--v8-options'], { encoding: 'utf8' });
     expect(options).toContain(`--${name} `);
   });
@@ -42,6 +43,7 @@ describe('V8 heap tuning of the plugin process', () => {
     const untuned = churn(false);
     expect(untuned.after).toBeGreaterThanOrEqual(untuned.before * 2);
     const tuned = churn(true);
-    expect(tuned.after).toBe(tuned.before);
+    // It does not grow (optimize-for-size may even shrink it).
+    expect(tuned.after).toBeLessThanOrEqual(tuned.before);
   });
 });
