@@ -19,7 +19,7 @@ import { vmWithMappedNetworks } from '../kubevirt/networks.ts';
 import { dedupe, instanceSpecItems, mayComeFromBackup } from '../kubevirt/restore-graph.ts';
 import { expandVirtualMachine } from '../kubevirt/expand/index.ts';
 import type { ExpandFn } from '../kubevirt/restore-expand.ts';
-import { OWN_REVISIONS_OPERATION } from '../kubevirt/restore-owner.ts';
+import { OWN_REVISIONS_OPERATION, revisionsUsedBy } from '../kubevirt/restore-owner.ts';
 import { decideAfterAdditionalItems, type RevisionFacts } from '../kubevirt/restore-revision.ts';
 import {
   copiesNeeded,
@@ -168,7 +168,15 @@ export class RestoreVmAction implements RestoreItemAction {
     let vm = plan.vm;
     const pendingFacts = plan.pending;
     const operationId = plan.ownRevisions
-      ? encodeOperationId({ operation: OWN_REVISIONS_OPERATION, namespace: targetNamespace, name: vmName, started: new Date(this.now()) })
+      ? encodeOperationId({
+          operation: OWN_REVISIONS_OPERATION,
+          namespace: targetNamespace,
+          name: vmName,
+          started: new Date(this.now()),
+          // A target KubeVirt with referencePolicy expand(All) may expand the VM before Progress runs: then
+          // only the ID still names the revisions restored for it.
+          objects: revisionsUsedBy(plan.vm),
+        })
       : undefined;
 
     vm = withoutVmNameLabel(withoutRevisionCopies(vm));
@@ -244,7 +252,7 @@ export class RestoreVmAction implements RestoreItemAction {
     if (ref === undefined || ref.operation !== OWN_REVISIONS_OPERATION) {
       throw new RestoreError(`operation ID "${operationId}" was not started by restore-vm-action`);
     }
-    if (!isNamespaceName(ref.namespace) || !isObjectName(ref.name)) {
+    if (!isNamespaceName(ref.namespace) || !isObjectName(ref.name) || !(ref.objects ?? []).every(isObjectName)) {
       throw new RestoreError(`operation ID "${operationId}" names an invalid VirtualMachine`);
     }
     const vmKey = `${ref.namespace}/${ref.name}`;
@@ -266,7 +274,7 @@ export class RestoreVmAction implements RestoreItemAction {
     }
     const overdue = now - ref.started.getTime() > this.ownerWaitMs;
     try {
-      return await this.owner.ownRevisions(restoreKeyOf(restore), ref.namespace, ref.name, progress, overdue, log);
+      return await this.owner.ownRevisions(restoreKeyOf(restore), ref.namespace, ref.name, ref.objects ?? [], progress, overdue, log);
     } catch (err) {
       // The API server did not answer (or refused): Velero polls again, until the bound has passed.
       if (overdue) {

@@ -43,6 +43,8 @@ export class RevisionOwner {
     restoreKey: string,
     namespace: string,
     vmName: string,
+    /** The revisions Execute pinned (from the operation ID): an expanded VM no longer names them. */
+    restoredFor: string[],
     progress: OperationProgress,
     overdue: boolean,
     log: Logger,
@@ -71,7 +73,15 @@ export class RevisionOwner {
     }
     this.toOwn.get(restoreKey)?.delete(vmKey);
     await this.ownAhead(restoreKey, namespace, log);
-    const revisions = revisionsUsedBy(vm);
+    const used = revisionsUsedBy(vm);
+    // KubeVirt (referencePolicy expand/expandAll) expanded the VM from its revisions and references them
+    // no more. It deletes only the revisions named in a VM's status, which a restored VM has not, so
+    // these would stay orphans: they go with the VM instead, owned by it like any other.
+    const expandedAway = restoredFor.filter((name) => !used.includes(name));
+    for (const name of expandedAway) {
+      log.info(`revision ${name}: VirtualMachine ${vmKey} no longer references it (expanded by KubeVirt); owned by the VM so it goes with it`);
+    }
+    const revisions = [...used, ...expandedAway];
     progress.nTotal = revisions.length;
     // The revisions are independent: re-own them concurrently.
     const results = await Promise.all(revisions.map((name) => this.ownRevision(name, vm, vmKey, overdue, log)));
@@ -105,6 +115,8 @@ export class RevisionOwner {
     for (const vmKey of waiting) {
       const vm = listed?.get(vmKey.slice(namespace.length + 1));
       if (!vm?.metadata.uid) continue; // not created yet: its own Progress finds it
+      // Expanded (by KubeVirt) VMs name no revision: only their own Progress knows them, from its ID.
+      if (revisionsUsedBy(vm).length === 0) continue;
       this.toOwn.get(restoreKey)?.delete(vmKey);
       const results = Promise.all(revisionsUsedBy(vm).map((name) => slots.run(() => this.ownRevision(name, vm, vmKey, false, log))));
       // Its own Progress awaits it; until then a failure must not count as unhandled.

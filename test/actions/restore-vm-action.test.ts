@@ -86,7 +86,8 @@ describe('outcome 1, restored: the revisions came from the backup', () => {
     expect(out.waitForAdditionalItems).toBeUndefined();
     expect(out.item.metadata.annotations).toBeUndefined();
     expect(out.item['spec']).toMatchObject({ instancetype: { revisionName: IT_REV }, preference: { revisionName: PREF_REV } });
-    expect(out.operationId).toMatch(/^own-revisions:src\/vm:\d+$/);
+    // The ID also names the pinned revisions, for a VM that KubeVirt expands before Progress runs.
+    expect(out.operationId).toMatch(new RegExp(`^own-revisions:src/vm:\\d+:${IT_REV},${PREF_REV}$`));
     // The VM's own disks and secrets are additional items too (parity with the reference plugin).
     expect(out.additionalItems).toEqual([
       { group: 'cdi.kubevirt.io', resource: 'datavolumes', namespace: 'src', name: 'vm-root' },
@@ -425,6 +426,19 @@ describe('Progress of the re-owning operation', () => {
     });
     kube.strategicMergePatch = patch;
     expect(await progress()).toMatchObject({ completed: true, err: '', nCompleted: 1 });
+  });
+
+  it('a VM that KubeVirt expanded (referencePolicy expandAll) before Progress: its revisions, named by the ID, still get it as owner', async () => {
+    const { kube, log, out, vm, progress } = await vmRestoredWith(kubevirtRevision(IT_REV, 'src', original));
+    expect(out.operationId).toMatch(new RegExp(`:${IT_REV}$`));
+    // virt-controller rewrote the VM: no instance type matcher, nothing in its status.
+    const { instancetype: _dropped, ...expandedSpec } = vm['spec'] as JsonObject;
+    kube.put({ ...vm, spec: expandedSpec });
+    expect(await progress()).toMatchObject({ completed: true, err: '', nCompleted: 1, nTotal: 1 });
+    expect((await kube.get(revKey(IT_REV)))?.metadata.ownerReferences).toEqual([
+      { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', name: 'vm', uid: vm.metadata.uid, controller: true, blockOwnerDeletion: true },
+    ]);
+    expect(log.lines.map((l) => l.message)).toContain(`revision ${IT_REV}: VirtualMachine src/vm no longer references it (expanded by KubeVirt); owned by the VM so it goes with it`);
   });
 
   it('reports a revision that is gone by the time the VM exists', async () => {

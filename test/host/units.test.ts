@@ -71,6 +71,13 @@ describe('operation IDs', () => {
     expect(id).toBe('own-revisions:ns-1/vm.a:1700000000123');
     expect(decodeOperationId(id)).toEqual(ref);
   });
+  it('round-trip the further objects an operation works on', () => {
+    const ref = { operation: 'own-revisions', namespace: 'ns', name: 'vm', started: new Date(5), objects: ['vm-it-v1beta1-u-1', 'vm-pref-v1beta1-u-1'] };
+    const id = encodeOperationId(ref);
+    expect(id).toBe('own-revisions:ns/vm:5:vm-it-v1beta1-u-1,vm-pref-v1beta1-u-1');
+    expect(decodeOperationId(id)).toEqual(ref);
+    expect(() => encodeOperationId({ ...ref, objects: ['a,b'] })).toThrow();
+  });
   it('allow an empty namespace (cluster-scoped objects)', () => {
     expect(decodeOperationId('x:/name:1')).toMatchObject({ namespace: '', name: 'name' });
   });
