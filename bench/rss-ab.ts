@@ -9,9 +9,8 @@
 //   KVP_RSS_ROUNDS=3 npm run bench:rss
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { stringifyJson } from '../src/host/json.ts';
 import { launch, TEST_BINARY } from '../test/host/emulator.ts';
-import { twentyKilobyteVm } from './host.ts';
+import { echoBackupRequest, sequentialCallTimes } from './host.ts';
 
 const binaries = (process.env['KVP_RSS_BINARIES'] ?? `pinned=${TEST_BINARY}`).split(',').map((entry) => {
   const [label, path] = entry.split('=');
@@ -58,20 +57,10 @@ function percentile(sorted: number[], p: number): number {
 async function measure(binary: string): Promise<Record<string, number>> {
   const plugin = await launch({ binary });
   const pid = plugin.process.pid!;
-  const request = {
-    plugin: 'test.kubevirt.io/echo-backup',
-    item: Buffer.from(stringifyJson(twentyKilobyteVm())),
-    backup: Buffer.from(stringifyJson({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'bench', uid: 'u' } })),
-  };
+  const request = echoBackupRequest();
   const call = () => plugin.call('generated.BackupItemAction', 'Execute', request);
   for (let i = 0; i < 2000; i++) await call();
-  const sequential: number[] = [];
-  for (let i = 0; i < 5000; i++) {
-    const t = performance.now();
-    await call();
-    sequential.push(performance.now() - t);
-  }
-  sequential.sort((a, b) => a - b);
+  const sequential = await sequentialCallTimes(call, 5000);
 
   let peakRss = 0;
   let atPeak = residentBreakdown(pid, binary);
