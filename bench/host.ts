@@ -56,6 +56,26 @@ export function twentyKilobyteVm(): object {
   return vm;
 }
 
+/** The Execute request every runtime benchmark sends: the ~20 KB VM to the test plugin's echo action. */
+export function echoBackupRequest(): { plugin: string; item: Buffer; backup: Buffer } {
+  return {
+    plugin: 'test.kubevirt.io/echo-backup',
+    item: Buffer.from(stringifyJson(twentyKilobyteVm())),
+    backup: Buffer.from(stringifyJson({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'bench', uid: 'u' } })),
+  };
+}
+
+/** Milliseconds of `count` calls made one after another, sorted. */
+export async function sequentialCallTimes(call: () => Promise<unknown>, count: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    await call();
+    times.push(performance.now() - t);
+  }
+  return times.sort((a, b) => a - b);
+}
+
 interface VeleroClientBench {
   sequentialP50Ms: number;
   sequentialP99Ms: number;
@@ -127,23 +147,13 @@ export async function benchHost(): Promise<Record<string, number | string>> {
   Object.assign(results, benchThroughVelero('stub', 3), benchThroughVelero('velero', 3));
 
   const plugin = await launch();
-  const request = {
-    plugin: 'test.kubevirt.io/echo-backup',
-    item: Buffer.from(stringifyJson(twentyKilobyteVm())),
-    backup: Buffer.from(stringifyJson({ apiVersion: 'velero.io/v1', kind: 'Backup', metadata: { name: 'bench', uid: 'u' } })),
-  };
+  const request = echoBackupRequest();
   results['item bytes'] = request.item.length;
   const call = () => plugin.call('generated.BackupItemAction', 'Execute', request);
 
   for (let i = 0; i < 2000; i++) await call(); // warm up the JIT on both sides
 
-  const sequential: number[] = [];
-  for (let i = 0; i < 5000; i++) {
-    const t = performance.now();
-    await call();
-    sequential.push(performance.now() - t);
-  }
-  sequential.sort((a, b) => a - b);
+  const sequential = await sequentialCallTimes(call, 5000);
   results['host emulator (grpc-js): sequential Execute p50 ms'] = +percentile(sequential, 50).toFixed(3);
   results['host emulator (grpc-js): sequential Execute p99 ms'] = +percentile(sequential, 99).toFixed(3);
 

@@ -14,6 +14,9 @@
 //     tier (Ignition, Sparkplug and TurboFan remain). Each takes 11-15 MB off the peak; together
 //     the peak of 30k 16-way calls went from 102.6 to 85.5 MB, over 100k calls 104.5 -> 91.3 MB
 //     (BENCHMARKS.md, "Runtime"; Node 20 with the same flags: 73.3 MB).
+// Tried on Node 24 and not kept (`npm run bench:rss`, BENCHMARKS.md): --single-threaded-gc and
+// --lite-mode change the peak by less than its noise; --max-lazy set here crashes V8 at start (a parser
+// check fails; not investigated further). The rest of Node 24's peak is the executable's own pages.
 // Measured with `npm run bench` (BENCHMARKS.md): peak RSS over 100k calls 131 MB -> under 80 MB (Node 20).
 // Neither flag limits the heap's maximum, so a 64 MB item still fits.
 import { setFlagsFromString } from 'node:v8';
