@@ -1,6 +1,6 @@
 // A restore into a cluster whose KubeVirt runs `referencePolicy: expandAll` (KubeVirt CR
 // spec.configuration.instancetype.referencePolicy), judged by the real virt-api and virt-controller
-// (KubeVirt 1.6) through a real Velero v1.18. Under expandAll virt-controller rewrites every VM that
+// (every KubeVirt line of e2e/kubevirt-versions.json, or KVP_E2E_KUBEVIRT) through a real Velero v1.18. Under expandAll virt-controller rewrites every VM that
 // references an instance type or preference into a plain VM with the resolved CPU, memory and devices
 // in its template, then deletes the revisions named in the VM's status refs. A restored VM has no status
 // (Velero drops it), so KubeVirt deletes nothing: what happens to the revisions the restore brought back
@@ -10,6 +10,7 @@
 // switched: the same cluster stands for the "target cluster" of a migration.
 import { describe, expect, it } from 'vitest';
 import type { JsonObject, KubeObject } from '../src/velero/types.ts';
+import { kubevirtLines } from './harness/kubevirt.ts';
 import { waitFor } from './harness/process.ts';
 import { useVelero } from './harness/setup.ts';
 import { statusOf } from './harness/velero.ts';
@@ -28,8 +29,8 @@ function shapeOf(vmi: KubeObject): { cpu: unknown; memory: unknown } {
   return { cpu: domain['cpu'], memory: domain['memory'] };
 }
 
-describe('KubeVirt 1.6 with referencePolicy expandAll: a restored VM is expanded by KubeVirt and runs with its original shape', () => {
-  const env = useVelero({ controlPlane: { controllerManager: true, kubevirt: '1.6' } });
+describe.each(kubevirtLines(process.env['KVP_E2E_KUBEVIRT']))('KubeVirt %s with referencePolicy expandAll: a restored VM is expanded by KubeVirt and runs with its original shape', (line) => {
+  const env = useVelero({ controlPlane: { controllerManager: true, kubevirt: line } });
   const kube = () => env.cp.kube;
   let original: { uid: string; revisions: string[]; shape: { cpu: unknown; memory: unknown } };
 
@@ -89,7 +90,14 @@ describe('KubeVirt 1.6 with referencePolicy expandAll: a restored VM is expanded
       apiVersion: kubevirtCrKey.apiVersion,
       kind: kubevirtCrKey.kind,
       metadata: { name: kubevirtCrKey.name, namespace: kubevirtCrKey.namespace },
-      spec: { configuration: { instancetype: { referencePolicy: 'expandAll' } } },
+      spec: {
+        configuration: {
+          instancetype: { referencePolicy: 'expandAll' },
+          // KubeVirt 1.5 honours referencePolicy only behind this feature gate (virt-config.go
+          // GetInstancetypeReferencePolicy); from 1.6 on it is read without a gate.
+          ...(line === '1.5' ? { developerConfiguration: { featureGates: ['InstancetypeReferencePolicy'] } } : {}),
+        },
+      },
     });
     // virt-api and virt-controller take their configuration only from a CR with a phase; without
     // defaultArchitecture every VMI create is denied.
