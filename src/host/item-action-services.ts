@@ -5,6 +5,7 @@ import type { Logger } from '../velero/actions.ts';
 import type { Backup, KubeObject } from '../velero/types.ts';
 import { PluginError } from './errors.ts';
 import type { PluginRegistry } from './registry.ts';
+import { stallForTest } from './test-stall.ts';
 import { unary } from './unary.ts';
 import {
   decodeBackup,
@@ -126,6 +127,7 @@ export function restoreItemActionService(
       const itemFromBackup = decodeKubeObject(req.itemFromBackup, 'itemFromBackup');
       const restore = decodeRestore(req.restore);
       const itemLog = log.with({ plugin: req.plugin, restore: restore.metadata.name ?? '', ...itemFields(item) });
+      await stallForTest(restore.metadata.name ?? '', item, itemLog);
       const out = await action.execute({ item, itemFromBackup, restore, log: itemLog });
       const response: Record<string, unknown> = {
         item: encodeKubeObject(out.item, 'item'),
