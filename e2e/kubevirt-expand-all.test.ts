@@ -11,35 +11,22 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject, KubeObject } from '../src/velero/types.ts';
 import { kubevirtLines } from './harness/kubevirt.ts';
+import { createRunningVmWithTypes, revisionType, shapeOf, statusRefs, vmiOf as vmiOfVm, vmiKey, vmKey } from './harness/kubevirt-vms.ts';
 import { waitFor } from './harness/process.ts';
 import { useVelero } from './harness/setup.ts';
 import { statusOf } from './harness/velero.ts';
-import { createNamespace, INSTANCETYPE_API_VERSION, instancetype, MatcherKinds, preference, virtualMachine } from './fixtures/kubevirt.ts';
+import { INSTANCETYPE_API_VERSION, virtualMachine } from './fixtures/kubevirt.ts';
 
 const NS = 'expand-all';
-const vmKey = (namespace: string, name: string) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace, name });
-const vmiKey = (namespace: string, name: string) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', namespace, name });
-const revisionType = (namespace: string) => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace });
 const itKey = { apiVersion: INSTANCETYPE_API_VERSION, kind: 'VirtualMachineClusterInstancetype', name: 'expand-all-it' };
 const kubevirtCrKey = { apiVersion: 'kubevirt.io/v1', kind: 'KubeVirt', namespace: 'kubevirt', name: 'kubevirt' };
-
-/** What virt-controller applied from the instance type and preference: the VMI's CPU and memory. */
-function shapeOf(vmi: KubeObject): { cpu: unknown; memory: unknown } {
-  const domain = ((vmi['spec'] as JsonObject | undefined)?.['domain'] ?? {}) as JsonObject;
-  return { cpu: domain['cpu'], memory: domain['memory'] };
-}
 
 describe.each(kubevirtLines(process.env['KVP_E2E_KUBEVIRT']))('KubeVirt %s with referencePolicy expandAll: a restored VM is expanded by KubeVirt and runs with its original shape', (line) => {
   const env = useVelero({ controlPlane: { controllerManager: true, kubevirt: line } });
   const kube = () => env.cp.kube;
   let original: { uid: string; revisions: string[]; shape: { cpu: unknown; memory: unknown } };
 
-  async function vmiOf(ns: string, name: string, vmUid: string): Promise<KubeObject> {
-    return waitFor(`VMI of VM ${ns}/${name} (${vmUid}) from virt-controller`, async () => {
-      const vmi = await kube().get(vmiKey(ns, name));
-      return vmi?.metadata.ownerReferences?.some((r) => r.uid === vmUid) === true ? vmi : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
-  }
+  const vmiOf = (ns: string, name: string, vmUid: string): Promise<KubeObject> => vmiOfVm(kube(), ns, name, vmUid);
 
   async function velero(args: string[]): Promise<void> {
     const res = await env.velero.velero(args);
@@ -47,25 +34,10 @@ describe.each(kubevirtLines(process.env['KVP_E2E_KUBEVIRT']))('KubeVirt %s with 
   }
 
   it('reference policy: a labelled running VM gets its revisions and VMI; backed up by label; the instance type then grows', async () => {
-    await createNamespace(kube(), NS);
-    await kube().create(instancetype({ name: itKey.name, cpu: 1, memory: '256Mi' }));
-    await kube().create(preference({ name: 'pref', namespace: NS }));
-    const vm = await kube().create(
-      virtualMachine({
-        name: 'vm1',
-        namespace: NS,
-        runStrategy: 'Always',
-        labels: { 'kvp-e2e/expand-all': 'yes' },
-        instancetype: { name: itKey.name },
-        preference: { name: 'pref', kind: MatcherKinds.preference },
-      }),
-    );
+    const vm = await createRunningVmWithTypes(kube(), { namespace: NS, instancetype: itKey.name, labels: { 'kvp-e2e/expand-all': 'yes' } });
     const uid = vm.metadata.uid ?? '';
-    const revisions = await waitFor('status refs of the original VM', async () => {
-      const status = ((await kube().get(vmKey(NS, 'vm1')))?.['status'] ?? {}) as JsonObject;
-      const names = ['instancetypeRef', 'preferenceRef'].map((r) => ((status[r] as JsonObject | undefined)?.['controllerRevisionRef'] as JsonObject | undefined)?.['name']);
-      return names.every((n) => typeof n === 'string') ? (names as string[]) : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
+    const refs = await statusRefs(kube(), NS, 'vm1', 'the original VM');
+    const revisions = [refs.instancetype, refs.preference];
     original = { uid, revisions, shape: shapeOf(await vmiOf(NS, 'vm1', uid)) };
     expect(original.shape).toMatchObject({ cpu: { sockets: 1 }, memory: { guest: '256Mi' } });
 

@@ -14,6 +14,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonObject, KubeObject } from '../src/velero/types.ts';
 import { kubevirtLines, type KubevirtLine } from './harness/kubevirt.ts';
+import { createRunningVmWithTypes, revisionType, shapeOf, statusRefs as statusRefsOf, type StatusRefs, vmiOf as vmiOfVm, vmiKey, vmKey } from './harness/kubevirt-vms.ts';
 import { waitFor } from './harness/process.ts';
 import { useVelero } from './harness/setup.ts';
 import { statusOf, type VeleroBinary } from './harness/velero.ts';
@@ -21,21 +22,7 @@ import { createNamespace, INSTANCETYPE_API_VERSION, instancetype, MatcherKinds, 
 
 const LINES: KubevirtLine[] = kubevirtLines(process.env['KVP_E2E_KUBEVIRT']);
 
-const vmKey = (namespace: string, name: string) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace, name });
-const vmiKey = (namespace: string, name: string) => ({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', namespace, name });
 const revisionKey = (namespace: string, name: string) => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace, name });
-const revisionType = (namespace: string) => ({ apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace });
-
-interface StatusRefs {
-  instancetype: string;
-  preference: string;
-}
-
-/** What virt-controller applied from the instance type and preference: the VMI's CPU and memory. */
-function shapeOf(vmi: KubeObject): { cpu: unknown; memory: unknown } {
-  const domain = ((vmi['spec'] as JsonObject | undefined)?.['domain'] ?? {}) as JsonObject;
-  return { cpu: domain['cpu'], memory: domain['memory'] };
-}
 
 function firmwareUuidOf(vm: KubeObject | undefined): unknown {
   const spec = (vm?.['spec'] ?? {}) as { template?: { spec?: { domain?: { firmware?: { uuid?: unknown } } } } };
@@ -65,25 +52,8 @@ describe.each(RUNS)('KubeVirt $line, $velero: real virt-api and virt-controller 
   const fullRun = veleroBinary === 'velero';
   const kube = () => env.cp.kube;
 
-  async function statusRefs(ns: string, name: string, what: string): Promise<StatusRefs> {
-    return waitFor(`${what}: status refs of VM ${ns}/${name} from virt-controller`, async () => {
-      const status = ((await kube().get(vmKey(ns, name)))?.['status'] ?? {}) as {
-        instancetypeRef?: { controllerRevisionRef?: { name?: string } };
-        preferenceRef?: { controllerRevisionRef?: { name?: string } };
-      };
-      const it = status.instancetypeRef?.controllerRevisionRef?.name;
-      const pref = status.preferenceRef?.controllerRevisionRef?.name;
-      return it === undefined || pref === undefined ? undefined : { instancetype: it, preference: pref };
-    }, { timeoutMs: 60_000, intervalMs: 500 });
-  }
-
-  /** The VMI virt-controller created for the VM with this UID (runStrategy Always). */
-  async function vmiOf(ns: string, name: string, vmUid: string): Promise<KubeObject> {
-    return waitFor(`VMI of VM ${ns}/${name} (${vmUid}) from virt-controller`, async () => {
-      const vmi = await kube().get(vmiKey(ns, name));
-      return vmi?.metadata.ownerReferences?.some((r) => r.uid === vmUid) === true ? vmi : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 500 });
-  }
+  const statusRefs = (ns: string, name: string, what: string): Promise<StatusRefs> => statusRefsOf(kube(), ns, name, what);
+  const vmiOf = (ns: string, name: string, vmUid: string): Promise<KubeObject> => vmiOfVm(kube(), ns, name, vmUid);
 
   async function gone(what: string, key: Parameters<typeof env.cp.kube.get>[0]): Promise<void> {
     await waitFor(what, async () => ((await kube().get(key)) === undefined ? true : undefined), { timeoutMs: 120_000, intervalMs: 500 });
@@ -273,18 +243,7 @@ describe.each(RUNS)('KubeVirt $line, $velero: real virt-api and virt-controller 
     };
 
     it('a running VM, backed up without its revisions (excluded) and with them; the instance type then changes', async () => {
-      await createNamespace(kube(), ns);
-      await kube().create(instancetype({ name: `${ns}-it`, cpu: 1, memory: '256Mi' }));
-      await kube().create(preference({ name: 'pref', namespace: ns }));
-      const vm = await kube().create(
-        virtualMachine({
-          name: 'vm1',
-          namespace: ns,
-          runStrategy: 'Always',
-          instancetype: { name: `${ns}-it` },
-          preference: { name: 'pref', kind: MatcherKinds.preference },
-        }),
-      );
+      const vm = await createRunningVmWithTypes(kube(), { namespace: ns, instancetype: `${ns}-it` });
       const refs = await statusRefs(ns, 'vm1', 'original');
       original = { refs, vmiSpec: vmiShape(await vmiOf(ns, 'vm1', vm.metadata.uid ?? '')) };
       await backupRunningVm(`${ns}-excl`, ['--include-namespaces', ns, '--exclude-resources', 'controllerrevisions.apps']);

@@ -190,6 +190,23 @@ export interface StartKubevirtOptions {
 
 const START_TIMEOUT_MS = 180_000;
 
+/**
+ * Starts virt-api or virt-controller of the release on 127.0.0.1:port with its own kubeconfig, logging
+ * to <dir>/<name>.log; registered in opts.processes so the stop order holds.
+ */
+function startComponent(opts: StartKubevirtOptions, name: 'virt-api' | 'virt-controller', kubeconfig: string, port: number, tlsArgs: string[]): ReturnType<typeof startProcess> {
+  // Both write certificate directories under TMPDIR.
+  const tmp = join(opts.dir, 'virt-api-tmp');
+  mkdirSync(tmp, { recursive: true });
+  const proc = startProcess(name, kubevirtBinary(opts.release, name), {
+    logPath: join(opts.dir, `${name}.log`),
+    env: { ...process.env, TMPDIR: tmp },
+    args: [`--kubeconfig=${kubeconfig}`, '--listen=127.0.0.1', `--port=${port}`, ...tlsArgs],
+  });
+  opts.processes.push(proc);
+  return proc;
+}
+
 /** Registers the webhooks, starts virt-api then virt-controller, and waits until a canary VM is handled. */
 export async function startKubevirt(opts: StartKubevirtOptions): Promise<KubevirtControlPlane> {
   const { kube, certs, release } = opts;
@@ -198,23 +215,12 @@ export async function startKubevirt(opts: StartKubevirtOptions): Promise<Kubevir
 
   const apiPort = await freePort();
   const virtApiUrl = `https://127.0.0.1:${apiPort}`;
-  const tmp = join(opts.dir, 'virt-api-tmp');
-  mkdirSync(tmp, { recursive: true });
-  const virtApi = startProcess('virt-api', kubevirtBinary(release, 'virt-api'), {
-    logPath: join(opts.dir, 'virt-api.log'),
-    // virt-api writes certificate directories under TMPDIR.
-    env: { ...process.env, TMPDIR: tmp },
-    args: [
-      `--kubeconfig=${opts.adminKubeconfig}`,
-      '--listen=127.0.0.1',
-      `--port=${apiPort}`,
-      `--tls-cert-file=${certs.certPath}`,
-      `--tls-key-file=${certs.keyPath}`,
-      `--handler-cert-file=${certs.certPath}`,
-      `--handler-key-file=${certs.keyPath}`,
-    ],
-  });
-  opts.processes.push(virtApi);
+  const virtApi = startComponent(opts, 'virt-api', opts.adminKubeconfig, apiPort, [
+    `--tls-cert-file=${certs.certPath}`,
+    `--tls-key-file=${certs.keyPath}`,
+    `--handler-cert-file=${certs.certPath}`,
+    `--handler-key-file=${certs.keyPath}`,
+  ]);
   await waitFor('virt-api /healthz', async () => {
     const res = await fetchInsecureLocal(`${virtApiUrl}/healthz`, certs.ca);
     return res === 200 ? true : undefined;
@@ -228,18 +234,10 @@ export async function startKubevirt(opts: StartKubevirtOptions): Promise<Kubevir
   for (const webhook of JSON.parse(res.stdout) as KubeObject[]) await kube.apply(webhook);
 
   const controllerPort = await freePort();
-  const virtController = startProcess('virt-controller', kubevirtBinary(release, 'virt-controller'), {
-    logPath: join(opts.dir, 'virt-controller.log'),
-    env: { ...process.env, TMPDIR: tmp },
-    args: [
-      `--kubeconfig=${opts.controllerKubeconfig}`,
-      '--listen=127.0.0.1',
-      `--port=${controllerPort}`,
-      `--prom-cert-file=${certs.certPath}`,
-      `--prom-key-file=${certs.keyPath}`,
-    ],
-  });
-  opts.processes.push(virtController);
+  const virtController = startComponent(opts, 'virt-controller', opts.controllerKubeconfig, controllerPort, [
+    `--prom-cert-file=${certs.certPath}`,
+    `--prom-key-file=${certs.keyPath}`,
+  ]);
   await waitForCanary(kube, virtController);
   const startSeconds = (Date.now() - started) / 1000;
   return {
