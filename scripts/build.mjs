@@ -30,7 +30,8 @@ import { isBuiltin } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ARCHES, cacheDir, pinnedRuntime, runtimeBinary } from './node-runtime.mjs';
+import { debianCacheBase, debianPackageFiles } from './debian-packages.mjs';
+import { ARCHES, pinnedRuntime, runtimeBinary } from './node-runtime.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const postjectCli = path.join(repo, 'node_modules', 'postject', 'dist', 'cli.js');
@@ -223,34 +224,21 @@ function lddLibraries(executable) {
   return found;
 }
 
-/**
- * Downloads Debian packages of `suite` with a private apt configuration (signature checked with the
- * Debian archive keyring; the host's apt sources and state are left alone) and extracts them.
- */
+/** The Debian packages of `suite` for `arch`, extracted once into the cache (scripts/debian-packages.mjs). */
 function debianPackagesRoot(suite, packages, arch) {
   const debianArch = DEBIAN_ARCH[arch].debian;
-  // amd64 keeps the directory name it had before arm64 was built, so existing caches stay valid.
-  const base = path.join(cacheDir(), debianArch === 'amd64' ? `debian-${suite}` : `debian-${suite}-${debianArch}`);
-  const root = path.join(base, 'root');
+  const root = path.join(debianCacheBase(suite, debianArch), 'root');
   const marker = path.join(root, `.complete-${packages.join('+')}`);
   if (fs.existsSync(marker)) return root;
-  const keyring = `/usr/share/keyrings/debian-archive-${suite}-stable.gpg`;
-  if (!fs.existsSync(keyring)) fail(`${keyring} is missing (apt-get install debian-archive-keyring)`);
-  for (const d of ['lists/partial', 'cache/archives/partial', 'debs']) fs.mkdirSync(path.join(base, d), { recursive: true });
-  const sources = path.join(base, 'sources.list');
-  fs.writeFileSync(sources, `deb [signed-by=${keyring}] http://deb.debian.org/debian ${suite} main\n`);
-  const aptOptions = [
-    '-o', `Dir::Etc::SourceList=${sources}`, '-o', 'Dir::Etc::SourceParts=/nonexistent',
-    '-o', `Dir::State::Lists=${path.join(base, 'lists')}`, '-o', `Dir::Cache=${path.join(base, 'cache')}`,
-    '-o', 'Dir::State::status=/dev/null', '-o', `APT::Architecture=${debianArch}`, '-o', 'APT::Sandbox::User=root',
-  ];
-  info(`fetching ${packages.join(', ')} (${debianArch}) from Debian ${suite} into ${base}`);
-  run('apt-get', [...aptOptions, 'update']);
-  run('apt-get', [...aptOptions, 'download', ...packages], { cwd: path.join(base, 'debs') });
-  fs.mkdirSync(root, { recursive: true });
-  for (const deb of fs.readdirSync(path.join(base, 'debs'))) {
-    if (packages.some((p) => deb.startsWith(`${p}_`))) run('dpkg-deb', ['-x', path.join(base, 'debs', deb), root]);
+  info(`fetching ${packages.join(', ')} (${debianArch}) from Debian ${suite}`);
+  let debs;
+  try {
+    debs = debianPackageFiles({ suite, arch: debianArch, packages });
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
   }
+  fs.mkdirSync(root, { recursive: true });
+  for (const deb of debs) run('dpkg-deb', ['-x', deb, root]);
   fs.writeFileSync(marker, '');
   return root;
 }

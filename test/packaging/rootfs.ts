@@ -1,12 +1,11 @@
 // Root file systems made of the Debian packages that Velero's runtime image contains, to run the
 // packaged plugin under chroot the way it runs in Velero's pod: no libstdc++, no libgcc_s, no shell.
-// Packages are fetched with apt-get under a private configuration (checked against the Debian archive
-// keyring; the host's apt state is left alone), cached outside git, and extracted without their
-// dependencies, exactly the listed set.
+// Packages come from scripts/debian-packages.mjs (a private apt configuration, cached outside git) and
+// are extracted without their dependencies, exactly the listed set.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { debianPackageFiles } from '../../scripts/debian-packages.mjs';
 
 export interface RootSpec {
   suite: string;
@@ -34,10 +33,6 @@ export const BULLSEYE_VELERO_IMAGE: RootSpec = {
   packages: ['base-files', 'libc6', 'libssl1.1', 'netbase', 'openssl', 'tzdata', 'zlib1g', 'ca-certificates'],
 };
 
-export function cacheDir(): string {
-  return process.env['KVP_CACHE_DIR'] ?? path.join(os.homedir(), '.cache', 'kubevirt-velero-plugin');
-}
-
 function run(cmd: string, args: string[], cwd?: string): void {
   try {
     execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
@@ -49,31 +44,7 @@ function run(cmd: string, args: string[], cwd?: string): void {
 
 /** Downloads (once) the .deb files of `spec` and returns their paths. */
 export function debianPackages(spec: RootSpec): string[] {
-  const arch = spec.arch ?? 'amd64';
-  // amd64 keeps the directory it always had (shared with scripts/build.mjs's bullseye cache).
-  const base = path.join(cacheDir(), arch === 'amd64' ? `debian-${spec.suite}` : `debian-${spec.suite}-${arch}`);
-  const debs = path.join(base, 'debs');
-  const wanted = (file: string): boolean => spec.packages.some((p) => file.startsWith(`${p}_`));
-  const present = fs.existsSync(debs) ? fs.readdirSync(debs).filter(wanted) : [];
-  if (present.length < spec.packages.length) {
-    const keyring = `/usr/share/keyrings/debian-archive-${spec.suite}-stable.gpg`;
-    if (!fs.existsSync(keyring)) throw new Error(`${keyring} is missing (apt-get install debian-archive-keyring)`);
-    for (const d of ['lists/partial', 'cache/archives/partial', 'debs']) fs.mkdirSync(path.join(base, d), { recursive: true });
-    const sources = path.join(base, 'sources.list');
-    fs.writeFileSync(sources, `deb [signed-by=${keyring}] http://deb.debian.org/debian ${spec.suite} main\n`);
-    const apt = [
-      '-o', `Dir::Etc::SourceList=${sources}`, '-o', 'Dir::Etc::SourceParts=/nonexistent',
-      '-o', `Dir::State::Lists=${path.join(base, 'lists')}`, '-o', `Dir::Cache=${path.join(base, 'cache')}`,
-      '-o', 'Dir::State::status=/dev/null', '-o', `APT::Architecture=${arch}`, '-o', 'APT::Sandbox::User=root',
-    ];
-    run('apt-get', [...apt, 'update']);
-    run('apt-get', [...apt, 'download', ...spec.packages], debs);
-  }
-  const files = fs.readdirSync(debs).filter(wanted).map((f) => path.join(debs, f));
-  for (const p of spec.packages) {
-    if (!files.some((f) => path.basename(f).startsWith(`${p}_`))) throw new Error(`package ${p} was not downloaded into ${debs}`);
-  }
-  return files;
+  return debianPackageFiles({ suite: spec.suite, arch: spec.arch ?? 'amd64', packages: spec.packages });
 }
 
 /** Extracts the packages of `spec` into a new directory under `parent` and returns it. */
