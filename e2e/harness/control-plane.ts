@@ -59,6 +59,11 @@ export interface ControlPlaneOptions {
    * so a benchmark can count who asked what from the API server's side. Default false.
    */
   auditLog?: boolean;
+  /**
+   * With `auditLog`: these core (group "") resources are logged at RequestResponse level, bodies
+   * included, so a test can see what the API server sent (e.g. whether a Secret's data crossed).
+   */
+  auditResponsesOf?: string[];
   /** Keep the temp dir after stop() (for debugging); also when KVP_E2E_KEEP=1. */
   keep?: boolean;
   /**
@@ -115,7 +120,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const saKey = join(dir, 'sa.key');
     writeFileSync(saKey, privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
     const certDir = join(dir, 'certs');
-    const audit = opts.auditLog === true ? auditArgs(dir) : { args: [], path: undefined };
+    const audit = opts.auditLog === true ? auditArgs(dir, opts.auditResponsesOf ?? []) : { args: [], path: undefined };
     const apiPort = await freePort();
     const server = `https://127.0.0.1:${apiPort}`;
     const apiserver = startProcess('kube-apiserver', binary('kube-apiserver'), {
@@ -220,12 +225,14 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 }
 
 /** kube-apiserver flags for a JSON audit log in `dir`: one line per finished request, watches left out. */
-function auditArgs(dir: string): { args: string[]; path: string } {
+function auditArgs(dir: string, responsesOf: string[]): { args: string[]; path: string } {
   const policy = join(dir, 'audit-policy.yaml');
   writeFileSync(
     policy,
     'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [RequestReceived, ResponseStarted]\n' +
-      'rules:\n- level: None\n  verbs: [watch]\n- level: Metadata\n',
+      'rules:\n- level: None\n  verbs: [watch]\n' +
+      (responsesOf.length > 0 ? `- level: RequestResponse\n  resources: [{ group: "", resources: ${JSON.stringify(responsesOf)} }]\n` : '') +
+      '- level: Metadata\n',
   );
   const path = join(dir, 'audit.log');
   // The default (blocking) mode writes each event before the response: nothing is lost or late.

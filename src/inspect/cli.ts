@@ -3,7 +3,7 @@
 // --in-cluster it also looks at the target cluster, read-only. The exit status lets a DR pipeline gate
 // on the answer. Errors are one line on stderr, never a stack trace.
 import { MISSING_REVISION_POLICIES, type MissingRevisionPolicy, type RevisionOptions } from '../config.ts';
-import type { KubeApi } from '../kube/api.ts';
+import type { KubeClient } from '../kube/client.ts';
 import { isKubeApiError } from '../kube/errors.ts';
 import { isNamespaceName } from '../kubevirt/restore-vm.ts';
 import { InspectInputError, readBackupTarball } from './backup-archive.ts';
@@ -123,7 +123,7 @@ export function parseInspectArgs(argv: readonly string[]): InspectArgs {
 }
 
 /** The API client for the target cluster (the Kubernetes client library is loaded only here). */
-async function clusterClient(cluster: InspectArgs['cluster']): Promise<KubeApi | undefined> {
+async function clusterClient(cluster: InspectArgs['cluster']): Promise<KubeClient | undefined> {
   if (cluster.kind === 'none') return undefined;
   const { KubeClient } = await import('../kube/client.ts');
   if (cluster.kind === 'default') return new KubeClient();

@@ -1,8 +1,9 @@
 // The read-only look at the target cluster: for the VMs of a backup, which target namespaces,
 // revisions, instance types / preferences and storage classes already exist there. Only GET requests,
 // through src/kube/ (every request has its deadline); names come from the backup and are validated
-// before they go into a path.
-import type { KubeApi, ObjectKey } from '../kube/api.ts';
+// before they go into a path. Objects whose existence is all that matters (the volumes' secrets,
+// config maps, claims...) are read as metadata only: their contents never reach this process.
+import type { KubeApi, KubeMetadataApi, ObjectKey } from '../kube/api.ts';
 import { Kinds } from '../kubevirt/constants.ts';
 import { INSTANCETYPE_API_VERSION, isNamespaceName, isObjectName, matchersOf, RestoreError } from '../kubevirt/restore-vm.ts';
 import type { KubeObject } from '../velero/types.ts';
@@ -19,6 +20,8 @@ export function targetNamespaceOf(namespace: string, mapping: Record<string, str
 
 interface Lookup {
   key: ObjectKey;
+  /** Only existence is needed: ask for the metadata, never the data (a Secret's keys, say). */
+  metadataOnly?: boolean;
   store: (found: KubeObject | undefined) => void;
 }
 
@@ -73,7 +76,7 @@ function volumeLookups(backup: BackupContents, mapping: Record<string, string>, 
       for (const r of kinds) {
         const key = itemKey({ resource: r, namespace: target, name: ref.name });
         if (seen.has(key)) continue;
-        const lookup: Lookup = { key: volumeObjectKey(r, target, ref.name), store: (found) => found && facts.volumes.add(key) };
+        const lookup: Lookup = { key: volumeObjectKey(r, target, ref.name), metadataOnly: true, store: (found) => found && facts.volumes.add(key) };
         seen.set(key, lookup);
         out.push(lookup);
       }
@@ -110,11 +113,13 @@ function storageClassLookups(backup: BackupContents, facts: ClusterFacts, lookup
 }
 
 /** What the target cluster holds for this backup's VMs; API errors propagate (the caller reports them). */
-export async function readClusterFacts(kube: KubeApi, backup: BackupContents, mapping: Record<string, string>): Promise<ClusterFacts> {
+export async function readClusterFacts(kube: KubeApi & KubeMetadataApi, backup: BackupContents, mapping: Record<string, string>): Promise<ClusterFacts> {
   const facts: ClusterFacts = { revisions: new Map(), objects: new Map(), namespaces: new Set(), storageClasses: new Set(), volumes: new Set() };
   const queue = plannedLookups(backup, mapping, facts);
   const worker = async (): Promise<void> => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) next.store(await kube.get(next.key));
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      next.store(await (next.metadataOnly === true ? kube.getMetadata(next.key) : kube.get(next.key)));
+    }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   return facts;

@@ -34,6 +34,18 @@ export interface KubeApi {
   scoped?(scopeId: string): KubeApi;
 }
 
+/**
+ * Metadata-only reads (Kubernetes' PartialObjectMetadata): the API server answers with the object's
+ * metadata and nothing else, so a look-up that needs only existence, names or labels never receives a
+ * Secret's data or a ConfigMap's contents. Results have kind PartialObjectMetadata (apiVersion
+ * meta.k8s.io/v1) and only `metadata`.
+ */
+export interface KubeMetadataApi {
+  /** undefined when the object does not exist (404). */
+  getMetadata(key: ObjectKey): Promise<KubeObject | undefined>;
+  listMetadata(type: TypeKey, options?: { labelSelector?: string }): Promise<KubeObject[]>;
+}
+
 /** The view of `kube` for one backup/restore: cached when the implementation supports it. */
 export function kubeForScope(kube: KubeApi, scopeId: string | undefined): KubeApi {
   return scopeId && kube.scoped ? kube.scoped(scopeId) : kube;

@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isJsonObject, parseJson, stringifyJson } from '../host/json.ts';
 import type { JsonObject, KubeObject } from '../velero/types.ts';
-import type { KubeApi, ObjectKey, TypeKey } from './api.ts';
+import type { KubeApi, KubeMetadataApi, ObjectKey, TypeKey } from './api.ts';
 import { ScopedKubeCache } from './cache.ts';
 import { checkNamespaceName, checkObjectName, KubeApiError } from './errors.ts';
 import { resourceForKind } from './resources.ts';
@@ -22,6 +22,14 @@ const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/tok
 /** Credentials (tokens from files or exec plugins) are re-read this often. */
 const AUTH_REFRESH_MS = 60_000;
 const USER_AGENT = userAgent();
+/**
+ * Accept headers of metadata-only reads: the API server converts the object (or list) to
+ * meta.k8s.io/v1 PartialObjectMetadata(List) before it answers, so no data, spec or status is sent.
+ * No fallback media type on purpose: a server that cannot convert answers 406 instead of the full object.
+ */
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+const METADATA_LIST_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const METADATA_API_VERSION = 'meta.k8s.io/v1';
 /** Connections to the API server at most (concurrent requests beyond wait for one). */
 const MAX_SOCKETS = 16;
 /** The TLS settings client-node puts on its agent (AgentOptions it copies from the kubeconfig). */
@@ -89,7 +97,7 @@ async function loadDefaultConfig(): Promise<KubeConfig> {
   return kc;
 }
 
-export class KubeClient implements KubeApi {
+export class KubeClient implements KubeApi, KubeMetadataApi {
   private readonly timeoutMs: number;
   private readonly cacheTtlMs: number;
   private readonly listPageSize: number;
@@ -140,6 +148,26 @@ export class KubeClient implements KubeApi {
   }
 
   async list(type: TypeKey, options: { labelSelector?: string } = {}): Promise<KubeObject[]> {
+    return this.listPages(type, options, 'application/json');
+  }
+
+  /** GET of the object's metadata only (see KubeMetadataApi); an answer with more than that is refused. */
+  async getMetadata(key: ObjectKey): Promise<KubeObject | undefined> {
+    const path = await this.objectPath(key);
+    const what = describe(key);
+    const { status, body } = await this.request('get', 'GET', path, undefined, what, undefined, METADATA_ONLY);
+    if (status === 404) return undefined;
+    if (status !== 200) throw statusError('GET', what, status, body);
+    return metadataOnly(asObject(body, what), what);
+  }
+
+  /** LIST of the objects' metadata only (see KubeMetadataApi), paged like list(). */
+  async listMetadata(type: TypeKey, options: { labelSelector?: string } = {}): Promise<KubeObject[]> {
+    const what = `${type.kind} metadata`;
+    return (await this.listPages(type, options, METADATA_LIST_ONLY)).map((item) => metadataOnly(item, what));
+  }
+
+  private async listPages(type: TypeKey, options: { labelSelector?: string }, accept: string): Promise<KubeObject[]> {
     const resource = await this.resourcePath(type.apiVersion, type.kind);
     const what = `${resource.label}${type.namespace ? ` in namespace ${type.namespace}` : ''}${
       options.labelSelector ? ` with labels ${options.labelSelector}` : ''
@@ -156,7 +184,7 @@ export class KubeClient implements KubeApi {
       const query = new URLSearchParams({ limit: String(this.listPageSize) });
       if (options.labelSelector) query.set('labelSelector', options.labelSelector);
       if (continueToken) query.set('continue', continueToken);
-      const { status, body } = await this.request('list', 'GET', `${base}?${query.toString()}`, undefined, what);
+      const { status, body } = await this.request('list', 'GET', `${base}?${query.toString()}`, undefined, what, undefined, accept);
       if (status !== 200) throw statusError('LIST', what, status, body);
       if (!isJsonObject(body) || !Array.isArray(body['items'])) {
         throw new KubeApiError(`LIST ${what}: the API server answered with something that is not a list`);
@@ -287,6 +315,7 @@ export class KubeClient implements KubeApi {
     payload: string | undefined,
     what: string,
     contentType = 'application/json',
+    accept = 'application/json',
   ): Promise<{ status: number; body: unknown }> {
     let auth: https.RequestOptions;
     try {
@@ -305,7 +334,7 @@ export class KubeClient implements KubeApi {
     this.counts[verb]++;
     const headers: http.OutgoingHttpHeaders = {
       ...(auth.headers as http.OutgoingHttpHeaders | undefined),
-      Accept: 'application/json',
+      Accept: accept,
       'User-Agent': USER_AGENT,
     };
     if (payload !== undefined) {
@@ -362,6 +391,17 @@ function asObject(body: unknown, what: string): KubeObject {
     throw new KubeApiError(`${what}: the API server answered with something that is not an object`);
   }
   return body as unknown as KubeObject;
+}
+
+/**
+ * A metadata-only answer reduced to its metadata. Anything else (a server that ignored the Accept
+ * header and sent the whole object) is an error that names the object but never shows its content.
+ */
+function metadataOnly(object: KubeObject, what: string): KubeObject {
+  if (object.apiVersion !== METADATA_API_VERSION || object.kind !== 'PartialObjectMetadata') {
+    throw new KubeApiError(`${what}: the API server did not answer with metadata only (it sent kind ${JSON.stringify(object.kind)})`);
+  }
+  return { apiVersion: METADATA_API_VERSION, kind: 'PartialObjectMetadata', metadata: object.metadata };
 }
 
 function statusError(verb: string, what: string, status: number, body: unknown): KubeApiError {

@@ -53,54 +53,49 @@ function emptyCluster(): ClusterFacts {
   return { revisions: new Map(), objects: new Map(), namespaces: new Set(), storageClasses: new Set(), volumes: new Set() };
 }
 
+/** A scenario's summary where both revisions (instance type and preference) had `outcome`. */
+const restoredWith = (outcome: string): string => `restored instancetype:${outcome} preference:${outcome}`;
+const REFUSED = 'refused instancetype:refused preference:refused NOT-runnable';
+const bothFrom = (source: string): Case['sources'] => ({ instancetype: source, preference: source });
+
+/** The expected summary of each scenario inspect predicts: the three policies, then expand-vms. */
+function outcomes(recreate: string, expand: string, fail: string, expandVms: string): Case['outcomes'] {
+  return {
+    'missing-revision-policy=recreate': recreate,
+    'missing-revision-policy=expand': expand,
+    'missing-revision-policy=fail': fail,
+    'expand-vms=true': expandVms,
+  };
+}
+
 const CASES: Case[] = [
   {
     title: 'whole namespace backed up with the plugin: revisions in the backup, restored',
     withPlugin: true,
     keep: () => true,
-    sources: { instancetype: 'backup', preference: 'backup' },
-    outcomes: {
-      'missing-revision-policy=recreate': 'restored instancetype:restored preference:restored',
-      'missing-revision-policy=expand': 'restored instancetype:restored preference:restored',
-      'missing-revision-policy=fail': 'restored instancetype:restored preference:restored',
-      'expand-vms=true': 'expanded',
-    },
+    sources: bothFrom('backup'),
+    outcomes: outcomes(restoredWith('restored'), restoredWith('restored'), restoredWith('restored'), 'expanded'),
   },
   {
     title: 'revisions excluded, backed up with the plugin: re-created from the embedded copies; fail refuses',
     withPlugin: true,
     keep: (o) => o.kind !== 'ControllerRevision',
-    sources: { instancetype: 'embedded-copy', preference: 'embedded-copy' },
-    outcomes: {
-      'missing-revision-policy=recreate': 'restored instancetype:recreate-from-copy preference:recreate-from-copy',
-      'missing-revision-policy=expand': 'expanded',
-      'missing-revision-policy=fail': 'refused instancetype:refused preference:refused NOT-runnable',
-      'expand-vms=true': 'expanded',
-    },
+    sources: bothFrom('embedded-copy'),
+    outcomes: outcomes(restoredWith('recreate-from-copy'), 'expanded', REFUSED, 'expanded'),
   },
   {
     title: 'revisions excluded, backed up WITHOUT the plugin: re-created from the current objects',
     withPlugin: false,
     keep: (o) => o.kind !== 'ControllerRevision',
-    sources: { instancetype: 'current-object', preference: 'current-object' },
-    outcomes: {
-      'missing-revision-policy=recreate': 'restored instancetype:recreate-from-object preference:recreate-from-object',
-      'missing-revision-policy=expand': 'expanded',
-      'missing-revision-policy=fail': 'refused instancetype:refused preference:refused NOT-runnable',
-      'expand-vms=true': 'expanded',
-    },
+    sources: bothFrom('current-object'),
+    outcomes: outcomes(restoredWith('recreate-from-object'), 'expanded', REFUSED, 'expanded'),
   },
   {
     title: 'neither revisions nor objects in the backup, empty target: nowhere, refused',
     withPlugin: false,
     keep: isKind('DataVolume', 'PersistentVolumeClaim'),
-    sources: { instancetype: 'nowhere', preference: 'nowhere' },
-    outcomes: {
-      'missing-revision-policy=recreate': 'refused instancetype:refused preference:refused NOT-runnable',
-      'missing-revision-policy=expand': 'refused instancetype:refused preference:refused NOT-runnable',
-      'missing-revision-policy=fail': 'refused instancetype:refused preference:refused NOT-runnable',
-      'expand-vms=true': 'refused instancetype:refused preference:refused NOT-runnable',
-    },
+    sources: bothFrom('nowhere'),
+    outcomes: outcomes(REFUSED, REFUSED, REFUSED, REFUSED),
   },
   {
     title: 'the same, but the target cluster (namespace mapped) has the objects: re-created from them',
@@ -114,13 +109,8 @@ const CASES: Case[] = [
       }
       return facts;
     },
-    sources: { instancetype: 'current-object', preference: 'current-object' },
-    outcomes: {
-      'missing-revision-policy=recreate': 'restored instancetype:recreate-from-object preference:recreate-from-object',
-      'missing-revision-policy=expand': 'expanded',
-      'missing-revision-policy=fail': 'refused instancetype:refused preference:refused NOT-runnable',
-      'expand-vms=true': 'expanded',
-    },
+    sources: bothFrom('current-object'),
+    outcomes: outcomes(restoredWith('recreate-from-object'), 'expanded', REFUSED, 'expanded'),
   },
   {
     title: 'the revisions already exist in the target namespace: used as they are, whatever the backup holds',
@@ -132,13 +122,8 @@ const CASES: Case[] = [
       for (const r of all.filter(isKind('ControllerRevision'))) facts.revisions.set(`other/${r.metadata.name ?? ''}`, r);
       return facts;
     },
-    sources: { instancetype: 'target-cluster', preference: 'target-cluster' },
-    outcomes: {
-      'missing-revision-policy=recreate': 'restored instancetype:already-there preference:already-there',
-      'missing-revision-policy=expand': 'restored instancetype:already-there preference:already-there',
-      'missing-revision-policy=fail': 'restored instancetype:already-there preference:already-there',
-      'expand-vms=true': 'expanded',
-    },
+    sources: bothFrom('target-cluster'),
+    outcomes: outcomes(restoredWith('already-there'), restoredWith('already-there'), restoredWith('already-there'), 'expanded'),
   },
 ];
 

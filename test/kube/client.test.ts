@@ -13,11 +13,38 @@ let server: http.Server;
 let base = '';
 const seen: string[] = [];
 const userAgents: (string | undefined)[] = [];
+const accepts: (string | undefined)[] = [];
+const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const SECRET_DATA = { password: Buffer.from('do-not-leak').toString('base64') };
+
+/**
+ * Secrets under /namespaces/meta/: as kube-apiserver answers them, metadata only when the Accept header
+ * asks for it (name "ignores-accept": a server that sends the whole Secret whatever was asked).
+ */
+function secretAnswer(req: http.IncomingMessage): unknown {
+  const name = /\/secrets\/([^/?]+)/.exec(req.url ?? '')?.[1];
+  const metadata = { name: name ?? 's1', namespace: 'meta', uid: 'u-1', resourceVersion: '7' };
+  if (name === undefined) {
+    if (req.headers.accept === METADATA_LIST_ACCEPT) {
+      return { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadataList', metadata: {}, items: [{ apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata }] };
+    }
+    return { apiVersion: 'v1', kind: 'SecretList', metadata: {}, items: [{ metadata, data: SECRET_DATA }] };
+  }
+  if (req.headers.accept === METADATA_ACCEPT && name !== 'ignores-accept') return { apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata };
+  return { apiVersion: 'v1', kind: 'Secret', metadata, type: 'Opaque', data: SECRET_DATA };
+}
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     seen.push(`${req.method ?? ''} ${req.url ?? ''} ${req.headers['authorization'] ?? ''}`);
     userAgents.push(req.headers['user-agent']);
+    accepts.push(req.headers.accept);
+    if (req.url?.includes('/namespaces/meta/secrets')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(secretAnswer(req)));
+      return;
+    }
     if (req.url?.includes('/hang')) return; // never answers
     if (req.url?.includes('forbidden')) {
       res.writeHead(403, { 'content-type': 'application/json' });
@@ -112,5 +139,44 @@ describe('KubeClient', () => {
     const c = client();
     expect(c.scoped('uid-1')).toBe(c.scoped('uid-1'));
     expect(c.scoped('uid-2')).not.toBe(c.scoped('uid-1'));
+  });
+
+  describe('metadata-only reads (existence checks that must not receive a Secret\'s data)', () => {
+    const secret = (name: string) => ({ apiVersion: 'v1', kind: 'Secret', namespace: 'meta', name });
+
+    it('getMetadata asks for PartialObjectMetadata and returns the metadata alone', async () => {
+      accepts.length = 0;
+      const c = client();
+      const found = await c.getMetadata(secret('s1'));
+      expect(accepts).toEqual([METADATA_ACCEPT]);
+      expect(found).toEqual({ apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: { name: 's1', namespace: 'meta', uid: 'u-1', resourceVersion: '7' } });
+      expect(JSON.stringify(found)).not.toContain(SECRET_DATA.password);
+      expect(c.counts).toMatchObject({ total: 1, get: 1 });
+    });
+
+    it('a plain get still asks for (and gets) the whole object', async () => {
+      accepts.length = 0;
+      expect(await client().get(secret('s1'))).toMatchObject({ kind: 'Secret', data: SECRET_DATA });
+      expect(accepts).toEqual(['application/json']);
+    });
+
+    it('listMetadata asks for PartialObjectMetadataList and returns metadata-only items', async () => {
+      accepts.length = 0;
+      const items = await client().listMetadata({ apiVersion: 'v1', kind: 'Secret', namespace: 'meta' });
+      expect(accepts).toEqual([METADATA_LIST_ACCEPT]);
+      expect(items).toEqual([{ apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: { name: 's1', namespace: 'meta', uid: 'u-1', resourceVersion: '7' } }]);
+    });
+
+    it('an answer with the whole object is refused, and the error shows none of its content', async () => {
+      const error = await client().getMetadata(secret('ignores-accept')).then(() => undefined, (err: unknown) => err);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toBe('Secret meta/ignores-accept: the API server did not answer with metadata only (it sent kind "Secret")');
+      expect((error as Error).message).not.toContain(SECRET_DATA.password);
+    });
+
+    it('404 is "does not exist"; a request never answered fails at the deadline like every call', async () => {
+      expect(await client().getMetadata(vm('missing'))).toBeUndefined();
+      await expect(client(300).getMetadata({ ...vm('x'), namespace: 'hang' })).rejects.toThrow('GET VirtualMachine hang/x: no answer from the API server within 300 ms');
+    });
   });
 });
