@@ -14,7 +14,7 @@
 #
 # A real image is used when it is already present or can be pulled (a reachable registry); otherwise
 # the stand-in is loaded from the cache (~/.cache/kubevirt-velero-plugin/image-bases, keyed by this
-# script and the Node pin), else made and cached (podman save: a docker-archive keeps the names).
+# script, the Node pin and scripts/debian-packages.mjs), else made and cached (podman save: a docker-archive keeps the names).
 # Needs: podman, debootstrap, dpkg-deb, apt-get, debian-archive-keyring, npm.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +27,7 @@ NPM_VERSION=11.19.1
 DISTROLESS_PACKAGES=(libc6 libssl3 tzdata base-files netbase ca-certificates)
 
 cache_root=${KVP_CACHE_DIR:-$HOME/.cache/kubevirt-velero-plugin}/image-bases
-key=$(cat "${BASH_SOURCE[0]}" "$repo/scripts/node-runtime.json" | sha256sum | cut -c1-12)
+key=$(cat "${BASH_SOURCE[0]}" "$repo/scripts/node-runtime.json" "$repo/scripts/debian-packages.mjs" | sha256sum | cut -c1-12)
 cache="$cache_root/$key"
 mkdir -p "$cache"
 
@@ -40,18 +40,6 @@ present_or_pulled() {
   podman manifest exists "$name" 2>/dev/null && return 0
   [[ ${KVP_IMAGE_BASES_NO_PULL:-} == 1 ]] && return 1
   timeout 60 podman pull -q "$name" >/dev/null 2>&1
-}
-
-# apt-get with a private configuration for Debian $SUITE and one architecture (the host's apt
-# sources and state are left alone), as scripts/build.mjs does for the C++ runtime.
-apt_for() {
-  local arch=$1 dir=$cache/apt-$1
-  mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
-  echo "deb [signed-by=/usr/share/keyrings/debian-archive-$SUITE-stable.gpg] $MIRROR $SUITE main" > "$dir/sources.list"
-  APT_OPTS=(-o "Dir::Etc::SourceList=$dir/sources.list" -o Dir::Etc::SourceParts=/nonexistent
-    -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" -o Dir::State::status=/dev/null
-    -o "APT::Architecture=$arch" -o APT::Sandbox::User=root)
-  apt-get "${APT_OPTS[@]}" update >/dev/null
 }
 
 make_build_base() {
@@ -80,13 +68,11 @@ make_build_base() {
 }
 
 make_distroless_arch() {
-  local arch=$1 root debs
+  local arch=$1 root debs deb
   root=$(mktemp -d /tmp/kvp-distroless.XXXXXX)
-  debs=$cache/debs-$arch
-  mkdir -p "$debs"
-  apt_for "$arch"
-  (cd "$debs" && apt-get "${APT_OPTS[@]}" download "${DISTROLESS_PACKAGES[@]}" >/dev/null)
-  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$root"; done
+  # Exactly these packages (no dependencies), as distroless lists them.
+  debs=$(KVP_DEBIAN_MIRROR=$MIRROR node "$repo/scripts/debian-packages.mjs" --suite "$SUITE" --arch "$arch" "${DISTROLESS_PACKAGES[@]}")
+  for deb in $debs; do dpkg-deb -x "$deb" "$root"; done
   rm -rf "$root"/usr/share/doc/*/changelog* "$root"/usr/share/man "$root"/usr/share/lintian
   mkdir -p "$root/etc/ssl/certs" "$root/home/nonroot" "$root/tmp" "$root/root"
   cat "$root"/usr/share/ca-certificates/mozilla/*.crt > "$root/etc/ssl/certs/ca-certificates.crt"
