@@ -82,12 +82,12 @@ describe('planExecute', () => {
 describe('planExecute under missing-revision-policy=expand: missing means neither in the cluster nor coming from the backup', () => {
   const expandedVm: KubeObject = { ...vm, spec: { template: { spec: { domain: { cpu: { cores: 1 } } } } } };
   const expand = (): { ok: true; vm: KubeObject } => ({ ok: true, vm: expandedVm });
-  const plan = (f: MatcherFacts, mayComeFromBackup?: (id: { resource: string }) => boolean) =>
+  const planFor = (facts: MatcherFacts[], options: Partial<typeof DEFAULT_REVISION_OPTIONS> = {}, mayComeFromBackup?: (id: { resource: string }) => boolean) =>
     planExecute({
       item: vm,
-      matchers: [matcher],
-      facts: [f],
-      options: { ...DEFAULT_REVISION_OPTIONS, missingRevisionPolicy: 'expand' },
+      matchers: facts.map((f) => f.matcher),
+      facts,
+      options: { ...DEFAULT_REVISION_OPTIONS, missingRevisionPolicy: 'expand', ...options },
       restoreName: 'r1',
       targetNamespace: 'dst',
       originalNamespace: 'src',
@@ -95,6 +95,7 @@ describe('planExecute under missing-revision-policy=expand: missing means neithe
       expand,
       ...(mayComeFromBackup ? { mayComeFromBackup } : {}),
     });
+  const plan = (f: MatcherFacts, mayComeFromBackup?: (id: { resource: string }) => boolean) => planFor([f], {}, mayComeFromBackup);
   const pinned = (p: ReturnType<typeof plan>): string | undefined => (p.vm['spec'] as { instancetype?: { revisionName?: string } }).instancetype?.revisionName;
   const object = { objectInCluster: revision() };
 
@@ -122,31 +123,14 @@ describe('planExecute under missing-revision-policy=expand: missing means neithe
   });
   it('one revision coming, the other missing: the VM is still expanded', () => {
     const preference: MatcherRef & { revisionName: string } = { ...matcher, role: 'preference', kind: 'VirtualMachineClusterPreference', name: 'p', revisionName: 'vm-p-1' };
-    const p = planExecute({
-      item: vm,
-      matchers: [matcher, preference],
-      facts: [{ matcher, copy: { ...copy, inBackup: true }, ...object }, { matcher: preference, copy: { ...copy, role: 'preference', name: 'vm-p-1', inBackup: false }, ...object }],
-      options: { ...DEFAULT_REVISION_OPTIONS, missingRevisionPolicy: 'expand' },
-      restoreName: 'r1',
-      targetNamespace: 'dst',
-      originalNamespace: 'src',
-      vmKey: 'dst/vm',
-      expand,
-    });
+    const p = planFor([
+      { matcher, copy: { ...copy, inBackup: true }, ...object },
+      { matcher: preference, copy: { ...copy, role: 'preference', name: 'vm-p-1', inBackup: false }, ...object },
+    ]);
     expect(p.vm).toBe(expandedVm);
   });
   it('expand-vms still expands a VM whose revisions are coming', () => {
-    const p = planExecute({
-      item: vm,
-      matchers: [matcher],
-      facts: [{ matcher, copy: { ...copy, inBackup: true }, ...object }],
-      options: { ...DEFAULT_REVISION_OPTIONS, expandVirtualMachines: true },
-      restoreName: 'r1',
-      targetNamespace: 'dst',
-      originalNamespace: 'src',
-      vmKey: 'dst/vm',
-      expand,
-    });
+    const p = planFor([{ matcher, copy: { ...copy, inBackup: true }, ...object }], { missingRevisionPolicy: 'recreate', expandVirtualMachines: true });
     expect(p.vm).toBe(expandedVm);
   });
 });
