@@ -194,4 +194,43 @@ describe('restore one VM by name (--selector velero.kubevirt.io/vm=<name>)', () 
     // The source namespace is untouched by it.
     expect(await inventory(env.cp.kube, NS)).toEqual(expectedFor(['vm1', 'vm2']));
   });
+
+  it('missing-revision-policy=expand: vm1 restored by name into an empty namespace stays PINNED to its revisions, which come from the backup and are owned by it', async () => {
+    // At the VM's Execute its revisions are not in the target namespace yet (they come only as its
+    // additional items); the backup recorded them as in the backup, so they are not "missing".
+    const target = 'byname-exp';
+    const restoreName = 'byname-r4';
+    const res = await env.velero.velero([
+      'restore', 'create', restoreName, '--from-backup', BACKUP, '--selector', 'velero.kubevirt.io/vm=vm1',
+      '--namespace-mappings', `${NS}:${target}`, '--labels', 'velero.kubevirt.io/missing-revision-policy=expand', '--wait',
+    ]);
+    expect(res.code, res.stderr).toBe(0);
+    const restore = await env.velero.waitForRestore(restoreName);
+    const describe = (await env.velero.velero(['restore', 'describe', restoreName, '--details'])).stdout;
+    const logs = (await env.velero.velero(['restore', 'logs', restoreName])).stdout;
+    expect(statusOf(restore), describe).toMatchObject({ phase: 'Completed' });
+    expect(statusOf(restore).errors ?? 0).toBe(0);
+    expect(restoreWarnings(describe)).toEqual([]);
+    expect(logs).toContain('missing-revision-policy=expand');
+    expect(logs).not.toMatch(/expanded \(missing-revision-policy is expand\)/);
+    const vm = await env.cp.kube.get({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachine', namespace: target, name: 'vm1' });
+    const original = created.get('vm1')?.instancetypeRevision;
+    expect(original?.metadata.name).toBeDefined();
+    // Pinned to the original revision name, the instance type reference kept (an expanded VM has none).
+    expect((vm?.['spec'] as { instancetype?: { name?: string; revisionName?: string } }).instancetype).toMatchObject({
+      name: 'shared-it',
+      revisionName: original?.metadata.name,
+    });
+    const key = { apiVersion: 'apps/v1', kind: 'ControllerRevision', namespace: target, name: original?.metadata.name ?? '' };
+    // Restored by Velero from the backup (its label), not re-created from the copy, with the same data.
+    const restored = await env.cp.kube.get(key);
+    expect(restored?.metadata.labels?.['velero.io/restore-name']).toBe(restoreName);
+    expect(restored?.['data']).toEqual(original?.['data']);
+    expect(logs).toMatch(/revision \S+ \([^)]*shared-it\): restored from the backup/);
+    const owner = await waitFor('vm1 revision owned in the target namespace', async () => {
+      const found = await env.cp.kube.get(key);
+      return found?.metadata.ownerReferences?.find((r) => r.controller === true && r.uid === vm?.metadata.uid);
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(owner).toMatchObject({ kind: 'VirtualMachine', name: 'vm1' });
+  });
 });

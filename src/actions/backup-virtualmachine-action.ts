@@ -7,7 +7,7 @@ import { PluginError } from '../host/errors.ts';
 import type { KubeApi } from '../kube/api.ts';
 import { resourceByPlural } from '../kube/resources.ts';
 import type { World } from '../kubevirt/backup-graph.ts';
-import { listedByVelero } from '../kubevirt/backup-listed.ts';
+import { listedByVelero, revisionBackedUpWithVm } from '../kubevirt/backup-listed.ts';
 import { checkVmBackup } from '../kubevirt/backup-checks.ts';
 import { MUST_INCLUDE_ADDITIONAL_ITEMS, ReturnedItems } from '../kubevirt/backup-returned.ts';
 import { selfDescribingVm } from '../kubevirt/backup-vm-item.ts';
@@ -47,15 +47,16 @@ export class BackupVirtualMachineAction implements BackupItemAction {
     if (check.error !== undefined) throw new PluginError(check.error);
 
     warnAll(log, graph.warnings);
-    const stored = selfDescribingVm(item, world);
+    const mustInclude = item.metadata.annotations?.[MUST_INCLUDE_ADDITIONAL_ITEMS] === 'true';
+    const stored = selfDescribingVm(item, world, (revision) => revisionBackedUpWithVm(revision, graph.items, backup, mustInclude));
     warnAll(log, stored.warnings);
     // What Velero backs up anyway (its own listing) or was given by an earlier VM is not returned again.
     const notListed = graph.items.filter((id) => !inVelerosListing(id, world, backup));
-    const mustInclude = stored.vm.metadata.annotations?.[MUST_INCLUDE_ADDITIONAL_ITEMS] === 'true';
     const returned = this.returnedIn(backup.metadata.uid ?? backup.metadata.name ?? '');
     const additionalItems = returned.notYetReturned(notListed, mustInclude);
     log.info(`${who}: backing up with ${graph.items.length} related items`, {
       revisionCopies: stored.copies.map((c) => c.name).join(',') || 'none',
+      revisionsInBackup: stored.copies.filter((c) => c.inBackup === true).map((c) => c.name).join(',') || 'none',
       ...(notListed.length < graph.items.length ? { inVelerosOwnListing: graph.items.length - notListed.length } : {}),
       ...(additionalItems.length < notListed.length ? { alreadyReturnedByAnotherVm: notListed.length - additionalItems.length } : {}),
     });

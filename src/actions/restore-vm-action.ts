@@ -162,7 +162,18 @@ export class RestoreVmAction implements RestoreItemAction {
     // Decoding the copies (gunzip + JSON) is most of Execute's CPU: only when a decision needs them.
     if (copiesNeeded(facts, restoreName, options)) facts = withCopies(facts, this.copiesOf(itemFromBackup, vmKey, log));
 
-    const plan = planExecute({ item, matchers, facts, options, restoreName, targetNamespace, originalNamespace, vmKey, expand: this.expand });
+    const plan = planExecute({
+      item,
+      matchers,
+      facts,
+      options,
+      restoreName,
+      targetNamespace,
+      originalNamespace,
+      vmKey,
+      expand: this.expand,
+      mayComeFromBackup: (id) => mayComeFromBackup(id, backup, restore),
+    });
     for (const wanted of plan.wanted) ask(wanted.id, wanted.what);
     emit(log, plan.logs);
     let vm = plan.vm;

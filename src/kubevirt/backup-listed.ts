@@ -11,9 +11,9 @@
 // Backup object did: both creationTimestamps come from the API server's clock, in whole seconds,
 // hence the margin. Anything else is returned as before. Pure; the graph itself is unchanged.
 import { backupIncludesResource } from '../velero/filters.ts';
-import type { ResourceInfo } from '../kube/resources.ts';
-import type { Backup, KubeObject } from '../velero/types.ts';
-import { UserLabels } from './constants.ts';
+import { resourceByPlural, type ResourceInfo } from '../kube/resources.ts';
+import type { Backup, KubeObject, ResourceIdentifier } from '../velero/types.ts';
+import { Resources, UserLabels } from './constants.ts';
 
 /** Timestamps are whole seconds, and HA API servers' clocks may differ a little. */
 export const LISTING_CLOCK_MARGIN_MS = 2_000;
@@ -42,4 +42,37 @@ export function listedByVelero(object: KubeObject, resource: ResourceInfo, backu
   const backupCreated = Date.parse(String(backup.metadata.creationTimestamp ?? ''));
   if (!Number.isFinite(created) || !Number.isFinite(backupCreated)) return false;
   return created + LISTING_CLOCK_MARGIN_MS <= backupCreated;
+}
+
+/**
+ * Whether Velero puts this object into the backup once the VM hands it over (its own listing, or an
+ * additional item of this VM or of an earlier one): Velero skips an additional item that is being
+ * deleted, labelled velero.io/exclude-from-backup=true, or of a resource the backup's filters exclude,
+ * unless the returning VM carries must-include-additional-items (pkg/backup/item_backupper.go). The
+ * object is in the VM's namespace, which the backup includes since it holds the VM. When unsure it
+ * answers false: a restore then treats the object as missing, which is how it treated every object
+ * before this was recorded.
+ */
+export function backedUpWithVm(object: KubeObject, resource: ResourceInfo, backup: Backup, mustInclude: boolean): boolean {
+  if (object.metadata.deletionTimestamp !== undefined && object.metadata.deletionTimestamp !== null) return false;
+  if (object.metadata.labels?.[UserLabels.excludeFromBackup] === 'true') return false;
+  return mustInclude || backupIncludesResource(backup, resource);
+}
+
+/**
+ * Whether a ControllerRevision the VM uses goes into the backup with it: the VM's graph hands it to
+ * Velero (listed or returned; a revision that was not found is not) and Velero keeps it. The graph
+ * names revisions in the VM's namespace only, so the name identifies it.
+ */
+export function revisionBackedUpWithVm(
+  revision: KubeObject,
+  vmItems: readonly ResourceIdentifier[],
+  backup: Backup,
+  mustInclude: boolean,
+): boolean {
+  const resource = resourceByPlural('apps', Resources.controllerrevisions);
+  const handedOver = vmItems.some(
+    (id) => id.group === 'apps' && id.resource === Resources.controllerrevisions && id.name === revision.metadata.name,
+  );
+  return resource !== undefined && handedOver && backedUpWithVm(revision, resource, backup, mustInclude);
 }

@@ -4,6 +4,8 @@
 //   KubeVirt honours and copies back into status.
 // - A point-in-time copy of each revision the VM uses is embedded as an annotation, so that a restore
 //   can re-create the revision even when it is missing from the backup or filtered out of it.
+//   Each copy records whether the revision itself goes into the same backup (`inBackup`), so that a
+//   restore that selects the VM alone knows, at the VM's Execute, that its revisions will still come.
 // - It is labelled with its name (velero.kubevirt.io/vm), so that one VM can be restored by selector.
 import type { KubeObject } from '../velero/types.ts';
 import { Kinds, PluginAnnotations, PluginLabels } from './constants.ts';
@@ -38,7 +40,11 @@ export function withVmNameLabel(vm: KubeObject): KubeObject {
   return withPluginLabel(vm, PluginLabels.vmName, vmNameLabelValue(vm.metadata.name ?? ''), PluginAnnotations.originalVmLabel);
 }
 
-export function selfDescribingVm(vm: KubeObject, world: World): VmItemResult {
+/**
+ * `inBackup` says whether a revision goes into the same backup (see backup-listed.ts); without it the
+ * copies record nothing about it, as before.
+ */
+export function selfDescribingVm(vm: KubeObject, world: World, inBackup?: (revision: KubeObject) => boolean): VmItemResult {
   const warnings: string[] = [];
   const who = `VM ${qualifiedName(vm)}`;
   const spec = { ...(asRecord(vm['spec']) ?? {}) };
@@ -56,7 +62,13 @@ export function selfDescribingVm(vm: KubeObject, world: World): VmItemResult {
       warnings.push(`${who}: ControllerRevision ${JSON.stringify(revisionName)} has no data; no copy of it is embedded`);
       continue;
     }
-    copies.push({ role: matcher.role, name: revisionName, labels: revisionLabelsOf(revision), data: data as RevisionCopy['data'] });
+    copies.push({
+      role: matcher.role,
+      name: revisionName,
+      labels: revisionLabelsOf(revision),
+      data: data as RevisionCopy['data'],
+      ...(inBackup === undefined ? {} : { inBackup: inBackup(revision) }),
+    });
   }
 
   const annotations = { ...(vm.metadata.annotations ?? {}) };

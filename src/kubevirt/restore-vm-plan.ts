@@ -63,6 +63,11 @@ export interface ExecuteInput {
   /** "namespace/name" in the target namespace, for messages. */
   vmKey: string;
   expand: ExpandFn;
+  /**
+   * Whether Velero may bring this object from the backup as an additional item (the restore's resource
+   * filters; see restore-graph.ts mayComeFromBackup). Unset: it may.
+   */
+  mayComeFromBackup?: (id: ResourceIdentifier) => boolean;
 }
 
 export interface ExecutePlan {
@@ -94,6 +99,16 @@ export function alreadyThereLog(what: string, revisionName: string, differs: boo
     : { level: 'info', message: `${what}: already in namespace ${namespace}; used as it is`, fields };
 }
 
+/**
+ * A revision not in the cluster at Execute that is nonetheless coming: the backup recorded it as backed
+ * up with the VM (in the VM's copy of it) and the restore's filters let Velero bring it. That is the
+ * case of a VM restored by label selector, whose revisions come only as its additional items, after
+ * this Execute. Without the record (older backups, KubeVirt's Go plugin) nothing is known: missing.
+ */
+export function comingFromBackup(f: RevisionFacts, originalNamespace: string, mayComeFromBackup: ExecuteInput['mayComeFromBackup']): boolean {
+  return f.copy?.inBackup === true && (mayComeFromBackup?.(revisionItem(f.matcher.revisionName, originalNamespace)) ?? true);
+}
+
 /** Execute's decisions for one VM: restored, already there, pending (asked from the backup) or expanded. */
 export function planExecute(input: ExecuteInput): ExecutePlan {
   const { facts, options, restoreName, targetNamespace, originalNamespace } = input;
@@ -104,8 +119,9 @@ export function planExecute(input: ExecuteInput): ExecutePlan {
   }
   const withRevision = facts.filter(hasRevision);
   const decisions = withRevision.map((f) => ({ facts: f, decision: decideAtExecute(f, restoreName) }));
-  const anyPending = decisions.some((d) => d.decision.outcome === 'pending');
-  const wantExpand = options.expandVirtualMachines || (options.missingRevisionPolicy === 'expand' && anyPending);
+  // "Missing" is neither in the cluster nor coming from this restore's backup: only that expands.
+  const anyMissing = decisions.some((d) => d.decision.outcome === 'pending' && !comingFromBackup(d.facts, originalNamespace, input.mayComeFromBackup));
+  const wantExpand = options.expandVirtualMachines || (options.missingRevisionPolicy === 'expand' && anyMissing);
 
   if (wantExpand && facts.length > 0) {
     const why = options.expandVirtualMachines ? 'expand-vms is set' : 'missing-revision-policy is expand';
@@ -134,7 +150,8 @@ export function planExecute(input: ExecuteInput): ExecutePlan {
     } else {
       pending.push(f);
       wanted.push({ id: revisionItem(f.matcher.revisionName, originalNamespace), what });
-      logs.push({ level: 'debug', message: `${what}: not in namespace ${targetNamespace} yet; asking Velero for it from the backup` });
+      const recorded = comingFromBackup(f, originalNamespace, input.mayComeFromBackup) ? ' (the backup recorded it)' : '';
+      logs.push({ level: 'debug', message: `${what}: not in namespace ${targetNamespace} yet; asking Velero for it from the backup${recorded}` });
     }
     if (f.matcher.revisionFrom === 'status') {
       logs.push({ level: 'info', message: `${what}: pinned in spec.${f.matcher.role}.revisionName (it was only in the backed-up status)` });

@@ -6,6 +6,10 @@
 // What is stored, per referenced revision: its name, KubeVirt's instancetype.kubevirt.io/* labels, and
 // its `data` (the instance type / preference object as it was), gzip-compressed and base64-encoded.
 // Nothing else of the revision (owner references, uid) is kept: those are re-derived on restore.
+// Since the VM's own revisions may be left out of a restore's selection (a restore by label selector
+// brings them only as additional items, after the VM's Execute), each entry also records whether the
+// revision itself went into the same backup; entries written before that (and VMs backed up by
+// KubeVirt's Go plugin, which embeds no copies) say nothing, and a restore treats them as before.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { isJsonObject, parseJson, stringifyJson } from '../host/json.ts';
 import type { JsonValue, KubeObject } from '../velero/types.ts';
@@ -21,6 +25,8 @@ export interface RevisionCopy {
   labels: Record<string, string>;
   /** The revision's `data`: the instance type / preference object as it was at backup time. */
   data: JsonValue;
+  /** Whether the revision itself is in the same backup; undefined when the backup did not record it. */
+  inBackup?: boolean;
 }
 
 /** The annotation stays well under Kubernetes' 256 KiB limit for all annotations of an object. */
@@ -31,6 +37,8 @@ interface EncodedCopy {
   name: string;
   labels: Record<string, string>;
   dataGzipBase64: string;
+  /** Optional within version 1: older readers ignore it, older writers leave it out. */
+  inBackup?: boolean;
 }
 
 interface EncodedAnnotation {
@@ -64,6 +72,7 @@ export function encodeRevisionCopies(copies: readonly RevisionCopy[]): string {
       name: copy.name,
       labels: copy.labels,
       dataGzipBase64: gzipSync(Buffer.from(stringifyJson(copy.data))).toString('base64'),
+      ...(copy.inBackup === undefined ? {} : { inBackup: copy.inBackup }),
     })),
   };
   const value = JSON.stringify(encoded);
@@ -93,7 +102,8 @@ export function decodeRevisionCopies(value: string): RevisionCopy[] {
       (entry['role'] !== 'instancetype' && entry['role'] !== 'preference') ||
       typeof entry['name'] !== 'string' ||
       typeof entry['dataGzipBase64'] !== 'string' ||
-      !isJsonObject(entry['labels'])
+      !isJsonObject(entry['labels']) ||
+      (entry['inBackup'] !== undefined && typeof entry['inBackup'] !== 'boolean')
     ) {
       throw new RevisionCopyError(`annotation ${PluginAnnotations.revisionCopies}: entry ${index} is malformed`);
     }
@@ -105,7 +115,8 @@ export function decodeRevisionCopies(value: string): RevisionCopy[] {
     } catch (err) {
       throw new RevisionCopyError(`revision copy ${entry['name']} cannot be decoded: ${String(err)}`);
     }
-    return { role: entry['role'], name: entry['name'], labels, data };
+    const inBackup = entry['inBackup'];
+    return { role: entry['role'], name: entry['name'], labels, data, ...(typeof inBackup === 'boolean' ? { inBackup } : {}) };
   });
 }
 

@@ -26,6 +26,31 @@ describe('backup-virtualmachine-action', () => {
     expect(log.lines.filter((l) => l.level === 'warn')).toEqual([]);
   });
 
+  it('records in each copy whether the revision itself goes into the backup (for a restore by selector)', async () => {
+    const s = loadScenario('v15-cluster-types-stopped');
+    const run = async (spec: Parameters<typeof backupWith>[0], mustInclude = false) => {
+      const item = mustInclude
+        ? { ...s.vm, metadata: { ...s.vm.metadata, annotations: { ...s.vm.metadata.annotations, 'backup.velero.io/must-include-additional-items': 'true' } } }
+        : s.vm;
+      const out = await new BackupVirtualMachineAction(withScopes(new FixedCluster(s.cluster))).execute({ item, backup: backupWith(spec), log: recordingLogger() });
+      return revisionCopiesOf(out.item).map((c) => `${c.role}:${String(c.inBackup)}`);
+    };
+    expect(await run({})).toEqual(['instancetype:true', 'preference:true']);
+    // Velero drops a returned revision its filters exclude...
+    expect(await run({ excludedResources: ['controllerrevisions'] })).toEqual(['instancetype:false', 'preference:false']);
+    // ...unless the VM asks it to take its additional items whatever the filters.
+    expect(await run({ excludedResources: ['controllerrevisions'] }, true)).toEqual(['instancetype:true', 'preference:true']);
+  });
+
+  it('a revision labelled velero.io/exclude-from-backup is recorded as not in the backup', async () => {
+    const s = loadScenario('v15-cluster-types-stopped');
+    const rev = s.cluster.find((o) => o.kind === 'ControllerRevision' && o.metadata.name?.includes('u1.medium'));
+    if (rev === undefined) throw new Error('scenario has no instance type revision');
+    rev.metadata.labels = { ...rev.metadata.labels, 'velero.io/exclude-from-backup': 'true' };
+    const out = await new BackupVirtualMachineAction(withScopes(new FixedCluster(s.cluster))).execute({ item: s.vm, backup: backupWith(), log: recordingLogger() });
+    expect(revisionCopiesOf(out.item).map((c) => `${c.role}:${String(c.inBackup)}`)).toEqual(['instancetype:false', 'preference:true']);
+  });
+
   it('refuses a running VM whose VMI is left out, naming the VM (Velero shows this text to the user)', async () => {
     const s = loadScenario('v14-namespaced-running');
     const action = new BackupVirtualMachineAction(withScopes(new FixedCluster(s.cluster)));

@@ -209,6 +209,57 @@ describe('outcome 4, expanded (with the real expansion, src/kubevirt/expand/)', 
     expect(template(out.item)['domain']).toMatchObject({ memory: { guest: '4Gi' } });
   });
 
+  describe('missing-revision-policy=expand, VM restored by selector (its revisions come after its Execute)', () => {
+    const recorded = (inBackup: boolean | undefined) =>
+      vmFromBackup({
+        instancetype: pinnedInstancetype,
+        annotations: {
+          'velero.kubevirt.io/revision-copies': encodeRevisionCopies([
+            {
+              role: 'instancetype',
+              name: IT_REV,
+              labels: revisionLabelsOf(kubevirtRevision(IT_REV, 'src', original)),
+              data: kubevirtRevision(IT_REV, 'src', original)['data'] as JsonValue,
+              ...(inBackup === undefined ? {} : { inBackup }),
+            },
+          ]),
+        },
+      });
+    const expandLabel = { 'velero.kubevirt.io/missing-revision-policy': 'expand' };
+
+    it('revisions the backup recorded as in it: pinned, asked for, then restored (not expanded)', async () => {
+      const { kube, action } = setup();
+      kube.put(original);
+      const restore = restoreObject('r1', { labels: expandLabel });
+      const { out, log } = await restoreVm(action, kube, recorded(true), restore);
+      expect((out.item['spec'] as { instancetype?: { revisionName?: string } }).instancetype?.revisionName).toBe(IT_REV);
+      expect(out.waitForAdditionalItems).toBe(true);
+      expect(out.additionalItems?.map((i) => `${i.resource}/${i.name}`)).toContain(`controllerrevisions/${IT_REV}`);
+      // Velero restores the revision from the backup as the VM's additional item.
+      const fromBackup = kubevirtRevision(IT_REV, 'src', original);
+      fromBackup.metadata.labels = { ...fromBackup.metadata.labels, 'velero.io/restore-name': 'r1' };
+      kube.put(fromBackup);
+      expect(await action.areAdditionalItemsReady(out.additionalItems ?? [], restore, log)).toBe(true);
+      expect(outcomes(log)).toEqual([`${IT_REV}: restored`]);
+    });
+
+    it('the same backup restored without controllerrevisions (restore filter): they cannot come, the VM is expanded', async () => {
+      const { kube, action } = setup();
+      const restore = restoreObject('r1', { labels: expandLabel });
+      restore.spec = { ...restore.spec, excludedResources: ['controllerrevisions'] };
+      const { out } = await restoreVm(action, kube, recorded(true), restore);
+      expect(out.item['spec']).not.toHaveProperty('instancetype');
+    });
+
+    it('recorded as not in the backup, or a backup without the record: expanded as before', async () => {
+      for (const inBackup of [false, undefined]) {
+        const { kube, action } = setup();
+        const { out } = await restoreVm(action, kube, recorded(inBackup), restoreObject('r1', { labels: expandLabel }));
+        expect(out.item['spec']).not.toHaveProperty('instancetype');
+      }
+    });
+  });
+
   it('missing-revision-policy=expand leaves a VM whose revisions are all there alone', async () => {
     const { kube, action } = setup();
     kube.put(kubevirtRevision(IT_REV, 'src', original));

@@ -1,7 +1,7 @@
 // When Velero's own listing of a backup already holds an object a VM needs (so it is not returned).
 import { describe, expect, it } from 'vitest';
 import { resourceByPlural } from '../../src/kube/resources.ts';
-import { listedByVelero } from '../../src/kubevirt/backup-listed.ts';
+import { listedByVelero, revisionBackedUpWithVm } from '../../src/kubevirt/backup-listed.ts';
 import type { Backup, KubeObject } from '../../src/velero/types.ts';
 
 const revisions = resourceByPlural('apps', 'controllerrevisions');
@@ -43,4 +43,21 @@ describe('listedByVelero', () => {
     const it = { apiVersion: 'instancetype.kubevirt.io/v1beta1', kind: 'VirtualMachineClusterInstancetype', metadata: { name: 'u1', creationTimestamp: '2026-11-30T08:00:00Z' } };
     expect(listedByVelero(it, clusterTypes!, backup())).toBe(false);
   });
+});
+
+describe('revisionBackedUpWithVm: whether the revision ends up in the backup with its VM', () => {
+  const handed = [{ group: 'apps', resource: 'controllerrevisions', namespace: 'apps', name: 'vm-it-1' }];
+  const cases: [string, KubeObject, readonly typeof handed[number][], Backup, boolean, boolean][] = [
+    ['handed over (listed or returned), no filter', revision(), handed, backup(), false, true],
+    ['not handed over (the graph did not find it)', revision(), [], backup(), false, false],
+    ['controllerrevisions excluded by the backup', revision(), handed, backup({ excludedResources: ['controllerrevisions'] }), false, false],
+    ['only VMs included', revision(), handed, backup({ includedResources: ['virtualmachines.kubevirt.io'] }), false, false],
+    ['excluded, but the VM carries must-include-additional-items', revision(), handed, backup({ excludedResources: ['controllerrevisions'] }), true, true],
+    ['labelled velero.io/exclude-from-backup', revision({ labels: { 'velero.io/exclude-from-backup': 'true' } }), handed, backup(), false, false],
+    ['being deleted', revision({ deletionTimestamp: '2026-11-30T08:59:00Z' }), handed, backup(), false, false],
+    ['a label selector does not matter (the VM hands it over)', revision(), handed, backup({ labelSelector: { matchLabels: { app: 'x' } } }), false, true],
+  ];
+  for (const [name, object, items, b, mustInclude, want] of cases) {
+    it(name, () => expect(revisionBackedUpWithVm(object, items, b, mustInclude)).toBe(want));
+  }
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readWorld } from '../../src/actions/backup-world.ts';
 import { planVmLookups } from '../../src/kubevirt/backup-graph.ts';
 import { selfDescribingVm } from '../../src/kubevirt/backup-vm-item.ts';
-import { revisionCopiesOf } from '../../src/kubevirt/revision-copy.ts';
+import { decodeRevisionCopies, encodeRevisionCopies, revisionCopiesOf } from '../../src/kubevirt/revision-copy.ts';
 import { parseJson, stringifyJson } from '../../src/host/json.ts';
 import type { KubeObject } from '../../src/velero/types.ts';
 import { FixedCluster, loadScenario, type Scenario } from '../fixtures/scenarios.ts';
@@ -13,10 +13,10 @@ import { FixedCluster, loadScenario, type Scenario } from '../fixtures/scenarios
 const COPIES = 'velero.kubevirt.io/revision-copies';
 const VM_LABEL = 'velero.kubevirt.io/vm';
 
-async function stored(scenario: Scenario) {
+async function stored(scenario: Scenario, inBackup?: (revision: KubeObject) => boolean) {
   const plan = planVmLookups(scenario.vm, { vmi: false, volumes: false });
   const world = await readWorld(new FixedCluster(scenario.cluster), plan, scenario.vm.metadata.namespace ?? '', 'test');
-  return selfDescribingVm(scenario.vm, world);
+  return selfDescribingVm(scenario.vm, world, inBackup);
 }
 
 /** The VM with the fields the plugin may write removed: must equal the input with the same removed. */
@@ -187,5 +187,31 @@ describe('the VM as stored in the backup', () => {
   it('a VM without annotations gets no empty annotations map', async () => {
     const result = await stored(loadScenario('plain-standalone-dv'));
     expect(result.vm.metadata.annotations).toBeUndefined();
+  });
+
+  it('each copy records whether its revision goes into the same backup, as the backup action decides', async () => {
+    const scenario = loadScenario('v15-cluster-types-stopped');
+    const result = await stored(scenario, (revision) => revision.metadata.name?.includes('u1.medium') === true);
+    expect(revisionCopiesOf(result.vm).map((c) => `${c.role}:${String(c.inBackup)}`)).toEqual(['instancetype:true', 'preference:false']);
+    // Without the decision nothing is recorded (as before this record existed).
+    const unrecorded = await stored(scenario);
+    expect(revisionCopiesOf(unrecorded.vm).map((c) => c.inBackup)).toEqual([undefined, undefined]);
+  });
+});
+
+describe('the copies annotation: the in-backup record stays compatible', () => {
+  const copy = { role: 'instancetype' as const, name: 'vm-it-1', labels: {}, data: { spec: { cpu: { guest: 1 } } } };
+  it('round-trips true, false and unrecorded', () => {
+    const decoded = decodeRevisionCopies(encodeRevisionCopies([{ ...copy, inBackup: true }, { ...copy, inBackup: false }, copy]));
+    expect(decoded.map((c) => c.inBackup)).toEqual([true, false, undefined]);
+    expect(encodeRevisionCopies([copy])).not.toContain('inBackup');
+  });
+  it('an annotation written before the record (same version 1) decodes with nothing recorded', () => {
+    const old = JSON.stringify({ version: 1, revisions: [JSON.parse(encodeRevisionCopies([copy])).revisions[0]] });
+    expect(decodeRevisionCopies(old)[0]).toEqual(copy);
+  });
+  it('a record that is not a boolean is malformed', () => {
+    const bad = encodeRevisionCopies([copy]).replace('"dataGzipBase64"', '"inBackup":"yes","dataGzipBase64"');
+    expect(() => decodeRevisionCopies(bad)).toThrow(/entry 0 is malformed/);
   });
 });

@@ -79,6 +79,62 @@ describe('planExecute', () => {
   });
 });
 
+describe('planExecute under missing-revision-policy=expand: missing means neither in the cluster nor coming from the backup', () => {
+  const expandedVm: KubeObject = { ...vm, spec: { template: { spec: { domain: { cpu: { cores: 1 } } } } } };
+  const expand = (): { ok: true; vm: KubeObject } => ({ ok: true, vm: expandedVm });
+  const planFor = (facts: MatcherFacts[], options: Partial<typeof DEFAULT_REVISION_OPTIONS> = {}, mayComeFromBackup?: (id: { resource: string }) => boolean) =>
+    planExecute({
+      item: vm,
+      matchers: facts.map((f) => f.matcher),
+      facts,
+      options: { ...DEFAULT_REVISION_OPTIONS, missingRevisionPolicy: 'expand', ...options },
+      restoreName: 'r1',
+      targetNamespace: 'dst',
+      originalNamespace: 'src',
+      vmKey: 'dst/vm',
+      expand,
+      ...(mayComeFromBackup ? { mayComeFromBackup } : {}),
+    });
+  const plan = (f: MatcherFacts, mayComeFromBackup?: (id: { resource: string }) => boolean) => planFor([f], {}, mayComeFromBackup);
+  const pinned = (p: ReturnType<typeof plan>): string | undefined => (p.vm['spec'] as { instancetype?: { revisionName?: string } }).instancetype?.revisionName;
+  const object = { objectInCluster: revision() };
+
+  it('recorded as in the backup, not in the cluster yet (restore by selector): pinned, asked for, decided late', () => {
+    const p = plan({ matcher, copy: { ...copy, inBackup: true }, ...object });
+    expect(pinned(p)).toBe('vm-it-1');
+    expect(p.logs.some((l) => l.fields?.['outcome'] === 'expanded')).toBe(false);
+    expect(p.pending.map((f) => f.matcher.revisionName)).toEqual(['vm-it-1']);
+    expect(p.wanted.map((w) => `${w.id.resource}/${w.id.namespace}/${w.id.name}`)).toEqual(['controllerrevisions/src/vm-it-1']);
+    expect(p.ownRevisions).toBe(true);
+  });
+  it('recorded as NOT in the backup: expanded', () => {
+    const p = plan({ matcher, copy: { ...copy, inBackup: false }, ...object });
+    expect(p.vm).toBe(expandedVm);
+    expect(p.pending).toEqual([]);
+    expect(p.logs.map((l) => l.fields?.['outcome'])).toContain('expanded');
+  });
+  it('recorded as in the backup, but the restore filters out controllerrevisions: missing, expanded', () => {
+    const p = plan({ matcher, copy: { ...copy, inBackup: true }, ...object }, (id) => id.resource !== 'controllerrevisions');
+    expect(p.vm).toBe(expandedVm);
+  });
+  it('a backup from before the record (or KubeVirt\'s Go plugin, no copy): expanded as before', () => {
+    expect(plan({ matcher, copy, ...object }).vm).toBe(expandedVm);
+    expect(plan({ matcher, ...object }).vm).toBe(expandedVm);
+  });
+  it('one revision coming, the other missing: the VM is still expanded', () => {
+    const preference: MatcherRef & { revisionName: string } = { ...matcher, role: 'preference', kind: 'VirtualMachineClusterPreference', name: 'p', revisionName: 'vm-p-1' };
+    const p = planFor([
+      { matcher, copy: { ...copy, inBackup: true }, ...object },
+      { matcher: preference, copy: { ...copy, role: 'preference', name: 'vm-p-1', inBackup: false }, ...object },
+    ]);
+    expect(p.vm).toBe(expandedVm);
+  });
+  it('expand-vms still expands a VM whose revisions are coming', () => {
+    const p = planFor([{ matcher, copy: { ...copy, inBackup: true }, ...object }], { missingRevisionPolicy: 'recreate', expandVirtualMachines: true });
+    expect(p.vm).toBe(expandedVm);
+  });
+});
+
 describe('lateStep: what each late decision does and says', () => {
   const facts: RevisionFacts = { matcher };
   const created = revision();
