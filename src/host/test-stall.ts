@@ -1,4 +1,4 @@
-// A test-only hook (test builds; the product build folds it away, test-build.d.ts): makes one restore
+// A test-only hook (test builds only: in the product __KVP_TEST_BUILD__ is false and it returns at once)
 // call hang so a test can kill the plugin process while that call is in flight, deterministically.
 // KVP_TEST_STALL_RESTORE_OF=<restore name>/<item name prefix> stalls RestoreItemAction.Execute in that
 // restore for the items whose name starts with the prefix, after logging "test hook: stalling". (By
