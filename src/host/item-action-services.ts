@@ -127,7 +127,8 @@ export function restoreItemActionService(
       const itemFromBackup = decodeKubeObject(req.itemFromBackup, 'itemFromBackup');
       const restore = decodeRestore(req.restore);
       const itemLog = log.with({ plugin: req.plugin, restore: restore.metadata.name ?? '', ...itemFields(item) });
-      await stallForTest(restore.metadata.name ?? '', item, itemLog);
+      // (A test build's hook only: the product build drops this statement.)
+      if (globalThis.__KVP_TEST_BUILD__ === true) await stallForTest(restore.metadata.name ?? '', item, itemLog);
       const out = await action.execute({ item, itemFromBackup, restore, log: itemLog });
       const response: Record<string, unknown> = {
         item: encodeKubeObject(out.item, 'item'),

@@ -1,6 +1,6 @@
 // A test-only hook that makes one restore call hang, so a test can kill the plugin process while that
-// call is in flight, deterministically. Test builds only: in the product __KVP_TEST_BUILD__ is false
-// and it returns at once (test-build.d.ts).
+// call is in flight, deterministically. Test builds only: the product build drops its one call site
+// (item-action-services.ts, guarded by __KVP_TEST_BUILD__; test-build.d.ts).
 // KVP_TEST_STALL_RESTORE_OF=<restore name>/<item name prefix> stalls RestoreItemAction.Execute in that
 // restore for the items whose name starts with the prefix, after logging "test hook: stalling". (By
 // restore, not namespace: Velero hands actions the item under its backed-up namespace.)

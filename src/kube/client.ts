@@ -139,12 +139,7 @@ export class KubeClient implements KubeApi, KubeMetadataApi {
   }
 
   async get(key: ObjectKey): Promise<KubeObject | undefined> {
-    const path = await this.objectPath(key);
-    const what = describe(key);
-    const { status, body } = await this.request('get', 'GET', path, undefined, what);
-    if (status === 404) return undefined;
-    if (status !== 200) throw statusError('GET', what, status, body);
-    return asObject(body, what);
+    return this.getObject(key, 'application/json', (object) => object);
   }
 
   async list(type: TypeKey, options: { labelSelector?: string } = {}): Promise<KubeObject[]> {
@@ -153,12 +148,17 @@ export class KubeClient implements KubeApi, KubeMetadataApi {
 
   /** GET of the object's metadata only (see KubeMetadataApi); an answer with more than that is refused. */
   async getMetadata(key: ObjectKey): Promise<KubeObject | undefined> {
+    return this.getObject(key, METADATA_ONLY, metadataOnly);
+  }
+
+  /** One GET: undefined on 404, the answer (checked by `accepted`) on 200, an error otherwise. */
+  private async getObject(key: ObjectKey, accept: string, accepted: (object: KubeObject, what: string) => KubeObject): Promise<KubeObject | undefined> {
     const path = await this.objectPath(key);
     const what = describe(key);
-    const { status, body } = await this.request('get', 'GET', path, undefined, what, undefined, METADATA_ONLY);
+    const { status, body } = await this.request('get', 'GET', path, undefined, what, undefined, accept);
     if (status === 404) return undefined;
     if (status !== 200) throw statusError('GET', what, status, body);
-    return metadataOnly(asObject(body, what), what);
+    return accepted(asObject(body, what), what);
   }
 
   /** LIST of the objects' metadata only (see KubeMetadataApi), paged like list(). */
