@@ -69,6 +69,9 @@ interface PluginFigures {
   apiRequests: number;
   processes: number;
   peakRssKiB: number;
+  /** The resident set of the process with the highest peak, at its exit: file-backed / anonymous. */
+  exitRssFileKiB: number;
+  exitRssAnonKiB: number;
   cpuMs: number;
   /** Per method ("RestoreItemActionV2.Execute"): calls and summed milliseconds. */
   byMethod: Map<string, { calls: number; ms: number }>;
@@ -109,7 +112,7 @@ function field(line: string, key: string): string | undefined {
 
 /** Our plugin's figures from a slice of the velero server log (the lines of one backup or restore). */
 export function pluginFigures(log: string): PluginFigures {
-  const figures: PluginFigures = { calls: 0, callMs: 0, apiRequests: 0, processes: 0, peakRssKiB: 0, cpuMs: 0, byMethod: new Map() };
+  const figures: PluginFigures = { calls: 0, callMs: 0, apiRequests: 0, processes: 0, peakRssKiB: 0, exitRssFileKiB: 0, exitRssAnonKiB: 0, cpuMs: 0, byMethod: new Map() };
   for (const line of log.split('\n')) {
     // Velero tags a plugin's re-logged lines with the plugin binary (cmd=...); the AWS plugin's are not ours.
     if (!(field(line, 'cmd') ?? '').endsWith(PLUGIN_BINARY)) continue;
@@ -131,7 +134,11 @@ export function pluginFigures(log: string): PluginFigures {
     } else if (msg.startsWith('plugin process exiting')) {
       figures.processes += 1;
       const kib = Number(field(line, 'peakRssKiB'));
-      if (Number.isFinite(kib)) figures.peakRssKiB = Math.max(figures.peakRssKiB, kib);
+      if (Number.isFinite(kib) && kib >= figures.peakRssKiB) {
+        figures.peakRssKiB = kib;
+        figures.exitRssFileKiB = Number(field(line, 'rssFileKiB') ?? NaN);
+        figures.exitRssAnonKiB = Number(field(line, 'rssAnonKiB') ?? NaN);
+      }
       const cpu = Number(field(line, 'cpuMs'));
       if (Number.isFinite(cpu)) figures.cpuMs += cpu;
     }
@@ -339,6 +346,7 @@ function operationRows(op: 'backup' | 'restore'): [string, (f: Figures) => strin
     [`${op}: API requests of the Velero server, alone / with our plugin`, (f) =>
       `${f.baseline[op].audit.veleroServer} / ${ours(f).audit.veleroServer} (${verbs(ours(f).audit.veleroServerByVerb)})`],
     [`${op}: peak RSS of a plugin process (VmHWM)`, (f) => `${(plugin(f).peakRssKiB / 1024).toFixed(1)} MiB (${processes(plugin(f).processes)})`],
+    [`${op}: that process's RSS at exit, file-backed / anonymous`, (f) => `${(plugin(f).exitRssFileKiB / 1024).toFixed(1)} / ${(plugin(f).exitRssAnonKiB / 1024).toFixed(1)} MiB`],
   ];
 }
 

@@ -212,6 +212,11 @@ describe.each(RUNS)('KubeVirt $line, $velero: real virt-api and virt-controller 
         const logs = (await env.velero.velero(['restore', 'logs', `pc${id}-nsr`])).stdout.replace(/\\"/g, '"');
         // (Velero hands actions the item under its backed-up namespace.)
         expect(logs).toContain(`ControllerRevision ${ns}/${original.startRevision} is the start revision of VirtualMachine "vm1": not restored`);
+        // Velero logs this line before each action call for an item: our revision action's selector
+        // (no instance type label) lets through the start revision alone, not the two instance type ones.
+        const revisionCalls = logs.split('\n').filter((l) => l.includes('Executing item action for controllerrevisions.apps'));
+        expect(revisionCalls, 'one call, for the start revision').toHaveLength(1);
+        expect(revisionCalls[0]).toContain(original.startRevision);
 
         const vm = await kube().get(vmKey(target, 'vm1'));
         const uid = vm?.metadata.uid ?? '';

@@ -94,6 +94,10 @@ export class PluginHost {
       const status = readProcessStatus();
       log.debug(`plugin process exiting: ${reason}`, {
         peakRssKiB: status['VmHWM'],
+        // The resident set at exit, split: file-backed pages (mostly the executable's own) are a floor no
+        // code of ours moves; anonymous memory is the heap and buffers (benchmarks read both).
+        rssFileKiB: status['RssFile'],
+        rssAnonKiB: status['RssAnon'],
         cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
       });
       for (const report of this.exitReports) {

@@ -90,7 +90,8 @@ describe('restore-controllerrevision-action', () => {
     data: { spec: {} },
     revision: 0,
   });
-  it('is asked about ControllerRevisions', () => expect(action.appliesTo()).toEqual({ includedResources: ['controllerrevisions.apps'] }));
+  it('is asked about ControllerRevisions without the instance type label only (start revisions carry none)', () =>
+    expect(action.appliesTo()).toEqual({ includedResources: ['controllerrevisions.apps'], selector: '!instancetype.kubevirt.io/object-kind' }));
 
   it('skips the start revision virt-controller wrote for a VM, and says which VM', async () => {
     const backedUp = revision('revision-start-vm-vm-uid-2', [vmOwner]);
