@@ -14,6 +14,7 @@
 // Velero runs with --log-level=debug, so those lines are in its server log, re-logged by Velero in
 // logrus text form with our fields (`durationMs=...`) and `cmd=<plugin binary>`.
 //
+// KVP_BENCH_LOG_DIR=DIR keeps the Velero server logs there.
 // Sizes: KVP_BENCH_SIZES (default "100,1000"). Figures go to stdout and, with --record, into
 // BENCHMARKS.md under "## End-to-end scale (npm run bench:e2e)".
 import { cpus, loadavg } from 'node:os';
@@ -297,6 +298,12 @@ async function backupAndRestore(velero: Velero, audit: AuditLog, ns: string, map
   const restorePlugin = withPlugin ? pluginFigures(await operationLog(velero, from)) : undefined;
   const restore: Operation = { seconds: restoreSeconds, phase: phaseOf(restoreObject), audit: audit.since(auditFrom), ...(restorePlugin ? { plugin: restorePlugin } : {}) };
   log(`${ns} ${withPlugin ? 'with our plugin' : 'baseline'}: restore ${restore.phase} in ${restoreSeconds.toFixed(1)} s`);
+  // KVP_BENCH_LOG_DIR=DIR keeps each Velero server's log (for timelines: where the wall time went).
+  const logDir = process.env['KVP_BENCH_LOG_DIR'];
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    writeFileSync(join(logDir, `${mapped}.velero.log`), velero.logs());
+  }
   if (backup.phase !== 'Completed' || restore.phase !== 'Completed') {
     const describe = await velero.velero(['restore', 'describe', restoreName, '--details']);
     throw new Error(`backup ${backup.phase}, restore ${restore.phase} (want Completed):\n${describe.stdout.slice(0, 4000)}`);

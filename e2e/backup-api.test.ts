@@ -143,6 +143,12 @@ describe('backup actions against a real kube-apiserver', () => {
     await client.create(cm);
     const patched = await client.strategicMergePatch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'c' }, { data: { b: '2' } });
     expect(patched['data']).toEqual({ a: '1', b: '2' });
+    // Asked for metadata only (the owner patches of a restore), the real API server answers with
+    // PartialObjectMetadata: the patch took, and none of the object's content comes back.
+    const answered = await client.strategicMergePatch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'c' }, { data: { c: '3' } }, { answerMetadataOnly: true });
+    expect(answered).toMatchObject({ apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: { name: 'c', namespace: ns } });
+    expect(answered['data']).toBeUndefined();
+    expect((await env.cp.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'c' }))?.['data']).toEqual({ a: '1', b: '2', c: '3' });
     await expect(client.create(cm)).rejects.toThrow(`CREATE ConfigMap ${ns}/c: HTTP 409`);
   });
 

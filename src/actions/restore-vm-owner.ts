@@ -167,7 +167,8 @@ export class RevisionOwner {
   ): Promise<OwnResult> {
     const key = revisionKey(name, vm.metadata.namespace ?? '');
     try {
-      await this.kube.strategicMergePatch(key, controllerPatch(vm));
+      // Only whether it took matters: the answer is the revision's metadata, not its definition.
+      await this.kube.strategicMergePatch(key, controllerPatch(vm), { answerMetadataOnly: true });
       log.info(`revision ${name}: owned by VirtualMachine ${vmKey}`, { revision: name, outcome: 'owned' });
       return { owned: true };
     } catch (err) {

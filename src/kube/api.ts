@@ -17,6 +17,14 @@ export interface TypeKey {
   namespace?: string;
 }
 
+export interface PatchOptions {
+  /**
+   * Ask for the patched object's metadata only (PartialObjectMetadata), for a caller that needs only
+   * to know the patch took: the API server does not encode the rest and the plugin does not parse it.
+   */
+  answerMetadataOnly?: boolean;
+}
+
 export interface KubeApi {
   /** undefined when the object does not exist (404); other failures throw an error naming the object. */
   get(key: ObjectKey): Promise<KubeObject | undefined>;
@@ -26,7 +34,7 @@ export interface KubeApi {
    * Kubernetes strategic merge patch (built-in kinds only): a list with a merge key, such as
    * metadata.ownerReferences (key: uid), is merged entry by entry instead of being replaced.
    */
-  strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject>;
+  strategicMergePatch(key: ObjectKey, patch: JsonObject, options?: PatchOptions): Promise<KubeObject>;
   /**
    * Optional: a view whose look-ups are cached for one backup or restore (scopeId: its UID). Objects
    * it returns are shared and frozen: copy before changing them.

@@ -4,7 +4,7 @@
 // the listing is confirmed with one GET (the object may have been created since), and that answer
 // is remembered too. Cached objects are frozen: they are shared between calls.
 import type { JsonObject, KubeObject } from '../velero/types.ts';
-import type { KubeApi, ObjectKey, TypeKey } from './api.ts';
+import type { KubeApi, ObjectKey, PatchOptions, TypeKey } from './api.ts';
 
 /**
  * Kinds never listed wholesale: a LIST of secrets would pull every secret's data of the namespace
@@ -67,8 +67,8 @@ export class ScopedKubeCache implements KubeApi {
     return created;
   }
 
-  async strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
-    const patched = await this.inner.strategicMergePatch(key, patch);
+  async strategicMergePatch(key: ObjectKey, patch: JsonObject, options?: PatchOptions): Promise<KubeObject> {
+    const patched = await this.inner.strategicMergePatch(key, patch, options);
     this.forget(key);
     return patched;
   }

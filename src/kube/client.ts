@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isJsonObject, parseJson, stringifyJson } from '../host/json.ts';
 import type { JsonObject, KubeObject } from '../velero/types.ts';
-import type { KubeApi, KubeMetadataApi, ObjectKey, TypeKey } from './api.ts';
+import type { KubeApi, KubeMetadataApi, ObjectKey, PatchOptions, TypeKey } from './api.ts';
 import { ScopedKubeCache } from './cache.ts';
 import { checkNamespaceName, checkObjectName, KubeApiError } from './errors.ts';
 import { resourceForKind } from './resources.ts';
@@ -219,12 +219,14 @@ export class KubeClient implements KubeApi, KubeMetadataApi {
     return asObject(body, what);
   }
 
-  async strategicMergePatch(key: ObjectKey, patch: JsonObject): Promise<KubeObject> {
+  async strategicMergePatch(key: ObjectKey, patch: JsonObject, options: PatchOptions = {}): Promise<KubeObject> {
     const path = await this.objectPath(key);
     const what = describe(key);
-    const { status, body } = await this.request('patch', 'PATCH', path, stringifyJson(patch), what, 'application/strategic-merge-patch+json');
+    const accept = options.answerMetadataOnly === true ? METADATA_ONLY : undefined;
+    const { status, body } = await this.request('patch', 'PATCH', path, stringifyJson(patch), what, 'application/strategic-merge-patch+json', accept);
     if (status !== 200 && status !== 201) throw statusError('PATCH', what, status, body);
-    return asObject(body, what);
+    const object = asObject(body, what);
+    return accept === undefined ? object : metadataOnly(object, what);
   }
 
   /** The collection path for create (withName false) or the object path. */

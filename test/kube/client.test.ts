@@ -167,6 +167,16 @@ describe('KubeClient', () => {
       expect(items).toEqual([{ apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: { name: 's1', namespace: 'meta', uid: 'u-1', resourceVersion: '7' } }]);
     });
 
+    it('a patch that asks for metadata only sends that Accept and returns the metadata alone; a plain patch asks for the object', async () => {
+      accepts.length = 0;
+      const c = client();
+      const answered = await c.strategicMergePatch(secret('s1'), { metadata: { labels: { a: 'b' } } }, { answerMetadataOnly: true });
+      expect(answered).toEqual({ apiVersion: 'meta.k8s.io/v1', kind: 'PartialObjectMetadata', metadata: { name: 's1', namespace: 'meta', uid: 'u-1', resourceVersion: '7' } });
+      expect(await c.strategicMergePatch(secret('s1'), {})).toMatchObject({ kind: 'Secret' });
+      expect(accepts).toEqual([METADATA_ACCEPT, 'application/json']);
+      await expect(c.strategicMergePatch(secret('ignores-accept'), {}, { answerMetadataOnly: true })).rejects.toThrow('did not answer with metadata only');
+    });
+
     it('an answer with the whole object is refused, and the error shows none of its content', async () => {
       const error = await client().getMetadata(secret('ignores-accept')).then(() => undefined, (err: unknown) => err);
       expect(error).toBeInstanceOf(Error);
