@@ -7,12 +7,14 @@
 //
 // Reported per size, all read from what the processes themselves say (nothing estimated):
 //   - backup / restore wall time: `velero backup|restore create --wait`, as a user waits for it;
-//   - time inside our plugin: the sum of `durationMs` of our host's "<Service>.<Method> done" debug lines;
+//   - time inside our plugin: the per-method call counts and milliseconds on each plugin process's
+//     "plugin process exiting" line (`calls=Method=n/ms,...`, summed by src/host/unary.ts);
 //   - API requests by the plugin: the `total` of "Kubernetes API requests made by this plugin process"
 //     (one line per plugin process, at Shutdown);
 //   - peak RSS: the largest `peakRssKiB` of "plugin process exiting" (VmHWM of each plugin process).
-// Velero runs with --log-level=debug, so those lines are in its server log, re-logged by Velero in
-// logrus text form with our fields (`durationMs=...`) and `cmd=<plugin binary>`.
+// Those lines are at info level, so they are in Velero's server log at its default level too
+// (KVP_BENCH_VELERO_LOG_LEVEL=info; the default here stays debug, as in every earlier run), re-logged
+// by Velero in logrus text form with our fields and `cmd=<plugin binary>`.
 //
 // KVP_BENCH_LOG_DIR=DIR keeps the Velero server logs there.
 // Sizes: KVP_BENCH_SIZES (default "100,1000"). Figures go to stdout and, with --record, into
@@ -44,6 +46,14 @@ const SIZES = (process.env['KVP_BENCH_SIZES'] ?? '100,1000').split(',').map((s) 
   return n;
 });
 const RECORD = process.argv.includes('--record');
+/**
+ * Velero's log level for both servers: debug (default, as every earlier run) or info, Velero's default
+ * and what users run. At info neither Velero nor the plugin writes its per-call debug lines; the call
+ * figures then come from the plugin's exit line alone.
+ */
+const VELERO_LOG_LEVEL = process.env['KVP_BENCH_VELERO_LOG_LEVEL'] ?? 'debug';
+if (VELERO_LOG_LEVEL !== 'debug' && VELERO_LOG_LEVEL !== 'info') throw new Error(`KVP_BENCH_VELERO_LOG_LEVEL: debug or info, not ${VELERO_LOG_LEVEL}`);
+const VELERO_ARGS = VELERO_LOG_LEVEL === 'info' ? ['--log-level=info'] : [];
 /** Concurrent fixture workers: enough to keep the API server busy, few enough for 2 cores. */
 const CONCURRENCY = 24;
 /** A velero command on 1,000 VMs can take many minutes on 2 cores; still bounded. */
@@ -118,17 +128,22 @@ export function pluginFigures(log: string): PluginFigures {
     // Velero tags a plugin's re-logged lines with the plugin binary (cmd=...); the AWS plugin's are not ours.
     if (!(field(line, 'cmd') ?? '').endsWith(PLUGIN_BINARY)) continue;
     const msg = field(line, 'msg') ?? '';
-    if (/^\S+\.\S+ done$/.test(msg)) {
-      const ms = Number(field(line, 'durationMs'));
-      if (!Number.isFinite(ms)) throw new Error(`a "done" line without a numeric durationMs: ${line}`);
-      figures.calls += 1;
-      figures.callMs += ms;
-      const method = msg.slice(0, -' done'.length);
-      const m = figures.byMethod.get(method) ?? { calls: 0, ms: 0 };
-      m.calls += 1;
-      m.ms += ms;
-      figures.byMethod.set(method, m);
-    } else if (msg === 'Kubernetes API requests made by this plugin process') {
+    if (msg.startsWith('plugin process exiting')) {
+      // Per method "Method=calls/ms,..." (src/host/unary.ts), at any log level.
+      for (const entry of (field(line, 'calls') ?? '').split(',').filter((e) => e !== '')) {
+        const m = /^(\S+)=(\d+)\/([\d.]+)$/.exec(entry);
+        if (!m?.[1]) throw new Error(`an exit line with a malformed calls entry ${JSON.stringify(entry)}: ${line}`);
+        const calls = Number(m[2]);
+        const ms = Number(m[3]);
+        figures.calls += calls;
+        figures.callMs += ms;
+        const method = figures.byMethod.get(m[1]) ?? { calls: 0, ms: 0 };
+        method.calls += calls;
+        method.ms += ms;
+        figures.byMethod.set(m[1], method);
+      }
+    }
+    if (msg === 'Kubernetes API requests made by this plugin process') {
       const total = Number(field(line, 'total'));
       if (!Number.isFinite(total)) throw new Error(`an API request count without total: ${line}`);
       figures.apiRequests += total;
@@ -146,7 +161,7 @@ export function pluginFigures(log: string): PluginFigures {
   }
   // Zero would read as "free": no lines means the log format or level changed, not that nothing ran.
   if (figures.calls === 0 || figures.processes === 0) {
-    throw new Error(`no "<Method> done" or "plugin process exiting" lines of ${PLUGIN_BINARY} in the velero server log (is it at --log-level=debug?)`);
+    throw new Error(`no calls counted on the "plugin process exiting" lines of ${PLUGIN_BINARY} in the velero server log`);
   }
   return figures;
 }
@@ -442,10 +457,10 @@ async function main(): Promise<void> {
     }
     // The baseline first, then the same namespaces with our plugin, one Velero server at a time.
     const baselines: Omit<SizeRun, 'verified'>[] = [];
-    velero = await startVelero(cp, { pluginDir: await makePluginDir({ ours: false }) });
+    velero = await startVelero(cp, { pluginDir: await makePluginDir({ ours: false }), extraArgs: VELERO_ARGS });
     for (const s of sizes) baselines.push(await backupAndRestore(velero, audit, s.ns, `${s.ns}-alone`, false));
     await velero.stop();
-    velero = await startVelero(cp, await ourPluginDir());
+    velero = await startVelero(cp, { ...(await ourPluginDir()), extraArgs: VELERO_ARGS });
     for (const [i, s] of sizes.entries()) {
       const mapped = `${s.ns}-restored`;
       const run = await backupAndRestore(velero, audit, s.ns, mapped, true);
@@ -464,8 +479,8 @@ async function main(): Promise<void> {
     `${HEADING}\n\n` +
     `Run on ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores (${cpus()[0]?.model ?? 'cpu'}), ` +
     `Node ${process.version}, load average (1/5/15 min) ${loadBefore} at start and ${loadAfter} at the end: ` +
-    `\`KVP_BENCH_SIZES=${SIZES.join(',')} npm run bench:e2e -- --record\`.\n` +
-    `A real kube-apiserver (with an audit log) + kube-controller-manager and a real Velero v1.18 server (--log-level=debug). ` +
+    `\`${VELERO_LOG_LEVEL === 'info' ? 'KVP_BENCH_VELERO_LOG_LEVEL=info ' : ''}KVP_BENCH_SIZES=${SIZES.join(',')} npm run bench:e2e -- --record\`.\n` +
+    `A real kube-apiserver (with an audit log) + kube-controller-manager and a real Velero v1.18 server (--log-level=${VELERO_LOG_LEVEL}). ` +
     `Each VM uses an instance type and a preference (cluster and namespaced kinds in turn, KubeVirt >= 1.5 status refs), ` +
     `two ControllerRevisions each. The same namespaces are first backed up and restored by Velero with only ` +
     `velero-plugin-for-aws (the baseline, "Velero alone"), then by a Velero server with our plugin too, in the same process; ` +

@@ -13,7 +13,7 @@ import { backupItemActionService, itemBlockActionService, restoreItemActionServi
 import { createLogger, logLevelFromArgs } from './logger.ts';
 import { Services } from './protos.ts';
 import { type ActionFactory, PluginRegistry } from './registry.ts';
-import { unary } from './unary.ts';
+import { callTotalsText, unary } from './unary.ts';
 import { kindsUnknownToLauncher } from './velero-version.ts';
 
 /** go-plugin's core protocol version and the application protocol version Velero speaks. */
@@ -92,7 +92,10 @@ export class PluginHost {
       if (shuttingDown) return;
       shuttingDown = true;
       const status = readProcessStatus();
-      log.debug(`plugin process exiting: ${reason}`, {
+      // At info: one line per plugin process, so what it cost (memory, CPU, calls) shows at Velero's
+      // default log level too (bench:e2e reads it there).
+      log.info(`plugin process exiting: ${reason}`, {
+        calls: callTotalsText(),
         peakRssKiB: status['VmHWM'],
         // The resident set at exit, split: file-backed pages (mostly the executable's own) are a floor no
         // code of ours moves; anonymous memory is the heap and buffers (benchmarks read both).

@@ -5,6 +5,14 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../velero/actions.ts';
 import { messageOf, toServiceError } from './errors.ts';
 
+/** Calls served by this process, per method ("BackupItemAction.Execute"): count and summed milliseconds. */
+const callTotals = new Map<string, { calls: number; ms: number }>();
+
+/** The per-method totals, for the line the process logs when it exits: "Method=calls/ms,...". */
+export function callTotalsText(): string {
+  return [...callTotals.entries()].map(([method, t]) => `${method}=${t.calls}/${t.ms.toFixed(1)}`).join(',');
+}
+
 export function unary<Req, Res>(
   log: Logger,
   method: string,
@@ -14,6 +22,10 @@ export function unary<Req, Res>(
     const started = process.hrtime.bigint();
     const finish = (err: unknown, response?: Res): void => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const total = callTotals.get(method) ?? { calls: 0, ms: 0 };
+      total.calls += 1;
+      total.ms += durationMs;
+      callTotals.set(method, total);
       if (err === undefined) {
         log.debug(`${method} done`, { method, durationMs: durationMs.toFixed(3) });
         callback(null, response);
