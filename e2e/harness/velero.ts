@@ -92,12 +92,34 @@ export interface VeleroOptions {
 const TERMINAL_PHASES = new Set(['Completed', 'PartiallyFailed', 'Failed', 'FailedValidation', 'Finalizing-Failed']);
 
 /**
+ * Plugin directories makePluginDir() made under the temp dir (~190 MB each: our binary and the AWS
+ * plugin). Each goes when the Velero server using it stops, the rest when the process exits, unless
+ * KVP_E2E_KEEP=1. (Left behind, a few hundred e2e runs filled a 250 GB disk.)
+ */
+const temporaryPluginDirs = new Set<string>();
+
+function temporaryPluginDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kvp-e2e-plugins-'));
+  temporaryPluginDirs.add(dir);
+  return dir;
+}
+
+function removeTemporaryPluginDir(dir: string): void {
+  if (!temporaryPluginDirs.delete(dir) || process.env['KVP_E2E_KEEP'] === '1') return;
+  rmSync(dir, { recursive: true, force: true });
+}
+
+process.once('exit', () => {
+  for (const dir of [...temporaryPluginDirs]) removeTemporaryPluginDir(dir);
+});
+
+/**
  * A plugin directory: velero-plugin-for-aws plus (when `ours`, default true) this project's plugin binary
  * laid out by its own install mode (`dist/kubevirt-velero-plugin install <dir>`), exactly what the
  * plugin's init container does in a cluster.
  */
 export async function makePluginDir(opts: { ours?: boolean; dir?: string; build?: OurBuild } = {}): Promise<string> {
-  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kvp-e2e-plugins-'));
+  const dir = opts.dir ?? temporaryPluginDir();
   mkdirSync(dir, { recursive: true });
   const aws = join(dir, 'velero-plugin-for-aws');
   copyFileSync(binary('velero-plugin-for-aws'), aws);
@@ -156,7 +178,10 @@ export async function startVelero(cp: ControlPlane, opts: VeleroOptions): Promis
     if (server !== undefined) await server.stop();
     lock?.release();
     for (const p of [...processes].reverse()) await p.stop();
-    if (!(opts.keep === true || process.env['KVP_E2E_KEEP'] === '1')) rmSync(dir, { recursive: true, force: true });
+    if (!(opts.keep === true || process.env['KVP_E2E_KEEP'] === '1')) {
+      rmSync(dir, { recursive: true, force: true });
+      removeTemporaryPluginDir(opts.pluginDir);
+    }
   };
   try {
     // --- the S3 store ---
