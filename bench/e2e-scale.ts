@@ -39,6 +39,7 @@ import {
 } from '../e2e/fixtures/kubevirt.ts';
 import type { KubeObject } from '../src/velero/types.ts';
 import { inBatches } from './batches.ts';
+import { field } from './logrus-line.ts';
 
 const SIZES = (process.env['KVP_BENCH_SIZES'] ?? '100,1000').split(',').map((s) => {
   const n = Number(s.trim());
@@ -114,13 +115,6 @@ async function populate(cp: ControlPlane, ns: string, vms: number): Promise<Map<
 
 // ---------- reading the velero server log ----------
 
-/** A logrus text field: key=value or key="quoted value". */
-function field(line: string, key: string): string | undefined {
-  const m = new RegExp(`(?:^|\\s)${key}=("(?:[^"\\\\]|\\\\.)*"|\\S+)`).exec(line);
-  if (m?.[1] === undefined) return undefined;
-  return m[1].startsWith('"') ? (JSON.parse(m[1]) as string) : m[1];
-}
-
 /** Our plugin's figures from a slice of the velero server log (the lines of one backup or restore). */
 export function pluginFigures(log: string): PluginFigures {
   const figures: PluginFigures = { calls: 0, callMs: 0, apiRequests: 0, processes: 0, peakRssKiB: 0, exitRssFileKiB: 0, exitRssAnonKiB: 0, cpuMs: 0, byMethod: new Map() };
@@ -128,7 +122,11 @@ export function pluginFigures(log: string): PluginFigures {
     // Velero tags a plugin's re-logged lines with the plugin binary (cmd=...); the AWS plugin's are not ours.
     if (!(field(line, 'cmd') ?? '').endsWith(PLUGIN_BINARY)) continue;
     const msg = field(line, 'msg') ?? '';
-    if (msg.startsWith('plugin process exiting')) {
+    if (msg === 'Kubernetes API requests made by this plugin process') {
+      const total = Number(field(line, 'total'));
+      if (!Number.isFinite(total)) throw new Error(`an API request count without total: ${line}`);
+      figures.apiRequests += total;
+    } else if (msg.startsWith('plugin process exiting')) {
       // Per method "Method=calls/ms,..." (src/host/unary.ts), at any log level.
       for (const entry of (field(line, 'calls') ?? '').split(',').filter((e) => e !== '')) {
         const m = /^(\S+)=(\d+)\/([\d.]+)$/.exec(entry);
@@ -142,12 +140,6 @@ export function pluginFigures(log: string): PluginFigures {
         method.ms += ms;
         figures.byMethod.set(m[1], method);
       }
-    }
-    if (msg === 'Kubernetes API requests made by this plugin process') {
-      const total = Number(field(line, 'total'));
-      if (!Number.isFinite(total)) throw new Error(`an API request count without total: ${line}`);
-      figures.apiRequests += total;
-    } else if (msg.startsWith('plugin process exiting')) {
       figures.processes += 1;
       const kib = Number(field(line, 'peakRssKiB'));
       if (Number.isFinite(kib) && kib >= figures.peakRssKiB) {

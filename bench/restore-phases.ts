@@ -4,22 +4,23 @@
 // Velero's timestamps have one-second resolution, so phases shorter than a few seconds are rough.
 // Usage: node --import tsx bench/restore-phases.ts DIR/<namespace>.velero.log <restore name>
 import { readFileSync } from 'node:fs';
+import { field } from './logrus-line.ts';
 
 const [file, restoreName] = process.argv.slice(2);
 if (!file || !restoreName) throw new Error('usage: restore-phases.ts <velero server log> <restore name>');
 
-const tag = `restore=velero/${restoreName}`;
-const seconds = (line: string): number => Date.parse(/time="([^"]+)"/.exec(line)?.[1] ?? '') / 1000;
+const seconds = (line: string): number => Date.parse(field(line, 'time') ?? '') / 1000;
 let started: number | undefined;
 let completed: number | undefined;
 let lastItem: number | undefined;
 const byResource = new Map<string, { first: number; last: number; items: number }>();
 for (const line of readFileSync(file, 'utf8').split('\n')) {
-  if (!line.includes(tag)) continue;
-  if (line.includes('msg="Starting restore of backup')) started = seconds(line);
-  else if (line.includes('msg="restore completed"')) completed = seconds(line);
-  else if (/msg="Restored \d+ items/.test(line)) {
-    const resource = /\sresource=(\S+)/.exec(line)?.[1] ?? '?';
+  if (field(line, 'restore') !== `velero/${restoreName}`) continue;
+  const msg = field(line, 'msg') ?? '';
+  if (msg.startsWith('Starting restore of backup')) started = seconds(line);
+  else if (msg === 'restore completed') completed = seconds(line);
+  else if (/^Restored \d+ items/.test(msg)) {
+    const resource = field(line, 'resource') ?? '?';
     const at = seconds(line);
     const phase = byResource.get(resource) ?? { first: at, last: at, items: 0 };
     phase.last = at;

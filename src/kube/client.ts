@@ -139,7 +139,7 @@ export class KubeClient implements KubeApi, KubeMetadataApi {
   }
 
   async get(key: ObjectKey): Promise<KubeObject | undefined> {
-    return this.getObject(key, 'application/json', (object) => object);
+    return this.getObject(key, WHOLE_OBJECT);
   }
 
   async list(type: TypeKey, options: { labelSelector?: string } = {}): Promise<KubeObject[]> {
@@ -148,17 +148,17 @@ export class KubeClient implements KubeApi, KubeMetadataApi {
 
   /** GET of the object's metadata only (see KubeMetadataApi); an answer with more than that is refused. */
   async getMetadata(key: ObjectKey): Promise<KubeObject | undefined> {
-    return this.getObject(key, METADATA_ONLY, metadataOnly);
+    return this.getObject(key, METADATA_ONLY_ANSWER);
   }
 
-  /** One GET: undefined on 404, the answer (checked by `accepted`) on 200, an error otherwise. */
-  private async getObject(key: ObjectKey, accept: string, accepted: (object: KubeObject, what: string) => KubeObject): Promise<KubeObject | undefined> {
+  /** One GET: undefined on 404, the answer (as `answer` asks and checks it) on 200, an error otherwise. */
+  private async getObject(key: ObjectKey, answer: Answer): Promise<KubeObject | undefined> {
     const path = await this.objectPath(key);
     const what = describe(key);
-    const { status, body } = await this.request('get', 'GET', path, undefined, what, undefined, accept);
+    const { status, body } = await this.request('get', 'GET', path, undefined, what, undefined, answer.accept);
     if (status === 404) return undefined;
     if (status !== 200) throw statusError('GET', what, status, body);
-    return accepted(asObject(body, what), what);
+    return answer.accepted(asObject(body, what), what);
   }
 
   /** LIST of the objects' metadata only (see KubeMetadataApi), paged like list(). */
@@ -222,11 +222,10 @@ export class KubeClient implements KubeApi, KubeMetadataApi {
   async strategicMergePatch(key: ObjectKey, patch: JsonObject, options: PatchOptions = {}): Promise<KubeObject> {
     const path = await this.objectPath(key);
     const what = describe(key);
-    const accept = options.answerMetadataOnly === true ? METADATA_ONLY : undefined;
-    const { status, body } = await this.request('patch', 'PATCH', path, stringifyJson(patch), what, 'application/strategic-merge-patch+json', accept);
+    const answer = options.answerMetadataOnly === true ? METADATA_ONLY_ANSWER : WHOLE_OBJECT;
+    const { status, body } = await this.request('patch', 'PATCH', path, stringifyJson(patch), what, 'application/strategic-merge-patch+json', answer.accept);
     if (status !== 200 && status !== 201) throw statusError('PATCH', what, status, body);
-    const object = asObject(body, what);
-    return accept === undefined ? object : metadataOnly(object, what);
+    return answer.accepted(asObject(body, what), what);
   }
 
   /** The collection path for create (withName false) or the object path. */
@@ -405,6 +404,14 @@ function metadataOnly(object: KubeObject, what: string): KubeObject {
   }
   return { apiVersion: METADATA_API_VERSION, kind: 'PartialObjectMetadata', metadata: object.metadata };
 }
+
+/** What a request asks the API server to answer with (Accept), and how the answer is checked. */
+interface Answer {
+  accept: string;
+  accepted: (object: KubeObject, what: string) => KubeObject;
+}
+const WHOLE_OBJECT: Answer = { accept: 'application/json', accepted: (object) => object };
+const METADATA_ONLY_ANSWER: Answer = { accept: METADATA_ONLY, accepted: metadataOnly };
 
 function statusError(verb: string, what: string, status: number, body: unknown): KubeApiError {
   let reason = '';
