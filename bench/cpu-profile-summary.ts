@@ -17,7 +17,8 @@ interface Profile {
 const args = process.argv.slice(2);
 const topAt = args.indexOf('--top');
 const top = topAt >= 0 ? Number(args[topAt + 1]) : 40;
-const files = args.filter((a, i) => !a.startsWith('--') && i !== topAt + 1);
+// Without --top, topAt + 1 is 0: the first file must not be taken for --top's value.
+const files = args.filter((a, i) => !a.startsWith('--') && (topAt < 0 || i !== topAt + 1));
 
 const self = new Map<string, number>();
 const total = new Map<string, number>();

@@ -85,6 +85,9 @@ interface PluginFigures {
   exitRssFileKiB: number;
   exitRssAnonKiB: number;
   cpuMs: number;
+  /** Of cpuMs: system time, and the main thread's (the rest: V8's helper threads, libuv's pool). */
+  cpuSystemMs: number;
+  cpuMainThreadMs: number;
   /** Per method ("RestoreItemActionV2.Execute"): calls and summed milliseconds. */
   byMethod: Map<string, { calls: number; ms: number }>;
 }
@@ -117,7 +120,7 @@ async function populate(cp: ControlPlane, ns: string, vms: number): Promise<Map<
 
 /** Our plugin's figures from a slice of the velero server log (the lines of one backup or restore). */
 export function pluginFigures(log: string): PluginFigures {
-  const figures: PluginFigures = { calls: 0, callMs: 0, apiRequests: 0, processes: 0, peakRssKiB: 0, exitRssFileKiB: 0, exitRssAnonKiB: 0, cpuMs: 0, byMethod: new Map() };
+  const figures: PluginFigures = { calls: 0, callMs: 0, apiRequests: 0, processes: 0, peakRssKiB: 0, exitRssFileKiB: 0, exitRssAnonKiB: 0, cpuMs: 0, cpuSystemMs: 0, cpuMainThreadMs: 0, byMethod: new Map() };
   for (const line of log.split('\n')) {
     // Velero tags a plugin's re-logged lines with the plugin binary (cmd=...); the AWS plugin's are not ours.
     if (!(field(line, 'cmd') ?? '').endsWith(PLUGIN_BINARY)) continue;
@@ -149,6 +152,9 @@ export function pluginFigures(log: string): PluginFigures {
       }
       const cpu = Number(field(line, 'cpuMs'));
       if (Number.isFinite(cpu)) figures.cpuMs += cpu;
+      // Exit lines before the split (or off Linux) lack these: they then add nothing.
+      figures.cpuSystemMs += Number(field(line, 'cpuSystemMs') ?? 0) || 0;
+      figures.cpuMainThreadMs += Number(field(line, 'cpuMainThreadMs') ?? 0) || 0;
     }
   }
   // Zero would read as "free": no lines means the log format or level changed, not that nothing ran.
@@ -354,6 +360,7 @@ function operationRows(op: 'backup' | 'restore'): [string, (f: Figures) => strin
     [`${op} wall time, Velero alone (\`velero ${op} create --wait\`)`, (f) => `${f.baseline[op].seconds.toFixed(1)} s`],
     [`${op} wall time with our plugin`, (f) => `${ours(f).seconds.toFixed(1)} s (**${ratio(ours(f).seconds, f.baseline[op].seconds)}**)`],
     [`${op}: CPU time of the plugin processes`, (f) => `${(plugin(f).cpuMs / 1000).toFixed(2)} s (${perVm(plugin(f).cpuMs, f.vms)} ms/VM)`],
+    [`${op}: of it, system time / the main thread's`, (f) => `${(plugin(f).cpuSystemMs / 1000).toFixed(2)} / ${(plugin(f).cpuMainThreadMs / 1000).toFixed(2)} s`],
     [`${op}: time inside our plugin (sum of calls)`, (f) => `${(plugin(f).callMs / 1000).toFixed(2)} s in ${plugin(f).calls} calls: ${methods(plugin(f))}`],
     [`${op}: API requests of the plugin, audit log (own counter)`, (f) =>
       `${ours(f).audit.plugin} (${perVm(ours(f).audit.plugin, f.vms, 3)}/VM; ${verbs(ours(f).audit.pluginByVerb)}) (${plugin(f).apiRequests})`],

@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { binary, isBuilt } from '../e2e/harness/components.ts';
-import { stringifyJson } from '../src/host/json.ts';
+import { stringifyJson } from '../src/shared/json.ts';
 import { launch, TEST_BINARY } from '../test/host/emulator.ts';
 
 function percentile(sorted: number[], p: number): number {
@@ -207,9 +207,9 @@ export async function benchHost(): Promise<Record<string, number | string>> {
   results['RSS growth MB from 10k to 100k calls'] = +(((rssAt10k[rssAt10k.length - 1] ?? NaN) - (rssAt10k[0] ?? NaN)) / 1024).toFixed(1);
   await plugin.shutdown();
 
-  // The same calls seen from inside the plugin: its own per-call timing lines (debug level), from the
+  // The same calls seen from inside the plugin: its own per-call timing lines (trace level), from the
   // request decoded to the answer handed to gRPC. What is left of a round trip is gRPC and the client.
-  const timed = await launch({ logLevel: 'debug' });
+  const timed = await launch({ logLevel: 'trace' });
   const timedCall = () => timed.call('generated.BackupItemAction', 'Execute', request);
   for (let i = 0; i < 2000; i++) await timedCall();
   const skip = timed.stderrLines.length;

@@ -9,7 +9,7 @@ import { BackupVirtualMachineAction } from '../src/actions/backup-virtualmachine
 import { BackupVolumeSnapshotAction } from '../src/actions/backup-volumesnapshot-action.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import { revisionCopiesOf } from '../src/kubevirt/revision-copy.ts';
-import { stringifyJson } from '../src/host/json.ts';
+import { stringifyJson } from '../src/shared/json.ts';
 import type { Backup, KubeObject, ResourceIdentifier } from '../src/velero/types.ts';
 import type { LogFields, Logger } from '../src/velero/actions.ts';
 

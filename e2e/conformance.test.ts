@@ -11,7 +11,7 @@ import { run } from './harness/process.ts';
 import { makePluginDir } from './harness/velero.ts';
 import { createNamespace, createVmLikeKubeVirt, instancetype, preference, virtualMachine } from './fixtures/kubevirt.ts';
 import { ActionNames } from '../src/kubevirt/constants.ts';
-import { parseJson, stringifyJson } from '../src/host/json.ts';
+import { parseJson, stringifyJson } from '../src/shared/json.ts';
 
 interface Call {
   method: string;

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { GenericContainer, Wait } from 'testcontainers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionNames } from '../src/kubevirt/constants.ts';
-import { parseJson, stringifyJson } from '../src/host/json.ts';
+import { parseJson, stringifyJson } from '../src/shared/json.ts';
 import type { JsonObject, KubeObject } from '../src/velero/types.ts';
 import { launchInRoot, runInRoot, veleroPodEnv } from '../test/packaging/chroot.ts';
 import { BULLSEYE_VELERO_IMAGE, assembleRoot } from '../test/packaging/rootfs.ts';

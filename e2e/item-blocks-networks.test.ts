@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { useControlPlane, useVelero } from './harness/setup.ts';
 import { statusOf, type Velero } from './harness/velero.ts';
 import { createNamespace, createVmLikeKubeVirt, startVmLikeKubeVirt, virtualMachine, type RunningVm } from './fixtures/kubevirt.ts';
-import { parseJson } from '../src/host/json.ts';
+import { parseJson } from '../src/shared/json.ts';
 import type { KubeObject } from '../src/velero/types.ts';
 
 const env = useControlPlane();

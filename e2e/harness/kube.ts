@@ -5,7 +5,7 @@
 // delete, raw requests).
 import { request as httpsRequest } from 'node:https';
 import type { ObjectKey, KubeApi, TypeKey } from '../../src/kube/api.ts';
-import { parseJson, stringifyJson } from '../../src/host/json.ts';
+import { parseJson, stringifyJson } from '../../src/shared/json.ts';
 import type { JsonObject, KubeObject } from '../../src/velero/types.ts';
 
 export class KubeError extends Error {

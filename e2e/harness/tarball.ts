@@ -2,7 +2,7 @@
 // PAX or GNU long-name records for paths past 100 characters) into a map from path to parsed JSON, so
 // tests can assert exactly what was captured.
 import { gunzipSync } from 'node:zlib';
-import { parseJson } from '../../src/host/json.ts';
+import { parseJson } from '../../src/shared/json.ts';
 import { parseNumber, parsePaxRecords } from '../../src/inspect/tar.ts';
 import type { JsonValue } from '../../src/velero/types.ts';
 

@@ -14,7 +14,7 @@ import { selfDescribingVm } from '../kubevirt/backup-vm-item.ts';
 import type { BackupExecuteInput, BackupExecuteOutput, BackupItemAction } from '../velero/actions.ts';
 import type { Backup, ResourceIdentifier, ResourceSelector } from '../velero/types.ts';
 import { warnAll } from './backup-common.ts';
-import { dropOldest } from './bounded.ts';
+import { dropOldest } from '../shared/bounded.ts';
 import { readVmForBackup } from './backup-world.ts';
 
 /** The item is one the graph looked up, and Velero's own listing of the backup holds it. */

@@ -9,7 +9,7 @@ import { controllerPatch, controllerStatus, ownerView, revisionsUsedBy } from '.
 import { ownerProgress, type OwnResult } from '../kubevirt/restore-vm-plan.ts';
 import type { Logger } from '../velero/actions.ts';
 import type { KubeObject, OperationProgress } from '../velero/types.ts';
-import { dropOldest } from './bounded.ts';
+import { dropOldest } from '../shared/bounded.ts';
 
 const VM_API_VERSION = `${KUBEVIRT_GROUP}/v1`;
 /**

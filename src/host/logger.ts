@@ -52,40 +52,37 @@ function stringFields(fields: LogFields | undefined): Record<string, string> {
 }
 
 class PinoLogger implements Logger {
-  private child: pino.Logger | undefined;
-
   /**
-   * `with()` is called for every request, logging is rare: the pino child (which serialises its
-   * fields) is made on first use only.
+   * `with()` is called for every request and most requests log one line or none: the bound fields are
+   * kept as a plain object and merged into each line, instead of a pino child logger per request
+   * (a child serialises its fields when made, whether or not anything is logged).
    */
   constructor(
-    private readonly parent: pino.Logger,
-    private readonly fields?: Record<string, string>,
+    private readonly root: pino.Logger,
+    private readonly fields: Record<string, string> = {},
   ) {}
 
-  private get logger(): pino.Logger {
-    if (this.fields === undefined) return this.parent;
-    this.child ??= this.parent.child(this.fields);
-    return this.child;
+  private line(fields: LogFields | undefined): Record<string, string> {
+    return fields === undefined ? this.fields : { ...this.fields, ...stringFields(fields) };
   }
 
   trace(message: string, fields?: LogFields): void {
-    if (this.parent.isLevelEnabled('trace')) this.logger.trace(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
+    if (this.root.isLevelEnabled('trace')) this.root.trace(this.line(fields), truncate(message, MAX_MESSAGE_CHARS));
   }
   debug(message: string, fields?: LogFields): void {
-    if (this.parent.isLevelEnabled('debug')) this.logger.debug(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
+    if (this.root.isLevelEnabled('debug')) this.root.debug(this.line(fields), truncate(message, MAX_MESSAGE_CHARS));
   }
   info(message: string, fields?: LogFields): void {
-    this.logger.info(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
+    this.root.info(this.line(fields), truncate(message, MAX_MESSAGE_CHARS));
   }
   warn(message: string, fields?: LogFields): void {
-    this.logger.warn(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
+    this.root.warn(this.line(fields), truncate(message, MAX_MESSAGE_CHARS));
   }
   error(message: string, fields?: LogFields): void {
-    this.logger.error(stringFields(fields), truncate(message, MAX_MESSAGE_CHARS));
+    this.root.error(this.line(fields), truncate(message, MAX_MESSAGE_CHARS));
   }
   with(fields: LogFields): Logger {
-    return new PinoLogger(this.logger, stringFields(fields));
+    return new PinoLogger(this.root, { ...this.fields, ...stringFields(fields) });
   }
 }
 

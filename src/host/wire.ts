@@ -8,7 +8,7 @@ import type {
   Restore,
 } from '../velero/types.ts';
 import { PluginError } from './errors.ts';
-import { isJsonObject, parseJson, stringifyJson } from './json.ts';
+import { deepFreeze, isJsonObject, parseJson, stringifyJson } from '../shared/json.ts';
 
 /** The text of a bytes field, without copying it first (grpc-js hands us Buffers). */
 function utf8(bytes: Uint8Array): string {
@@ -29,13 +29,46 @@ export function decodeKubeObject(bytes: Uint8Array | undefined, what: string): K
   return value as unknown as KubeObject;
 }
 
-/** The Backup / Restore object is informational: an empty one is tolerated (Velero always sends one). */
+/**
+ * Velero sends the same Backup (or Restore) with every call of one backup: two calls per VM. The last
+ * one decoded is kept, frozen, with its bytes; a call bringing the same bytes gets the same object
+ * (one byte comparison instead of a JSON parse), and what is worked out from it once, such as the
+ * compiled resource filters (src/velero/filters.ts), is reused with it.
+ */
+class LastDecoded {
+  private bytes: Buffer | undefined;
+  private value: KubeObject | undefined;
+
+  constructor(
+    private readonly what: string,
+    private readonly kind: string,
+  ) {}
+
+  decode(bytes: Uint8Array | undefined): KubeObject {
+    if (bytes && bytes.length > 0 && this.bytes !== undefined && this.value !== undefined && this.bytes.equals(bytes)) {
+      return this.value;
+    }
+    const value = deepFreeze(decodeVeleroObject(bytes, this.what, this.kind));
+    // A copy: the request's buffer belongs to gRPC.
+    this.bytes = bytes && bytes.length > 0 ? Buffer.from(bytes) : undefined;
+    this.value = value;
+    return value;
+  }
+}
+
+const lastBackup = new LastDecoded('backup', 'Backup');
+const lastRestore = new LastDecoded('restore', 'Restore');
+
+/**
+ * The Backup / Restore object is informational: an empty one is tolerated (Velero always sends one).
+ * The object is frozen (see LastDecoded): copy it before changing it.
+ */
 export function decodeBackup(bytes: Uint8Array | undefined): Backup {
-  return decodeVeleroObject(bytes, 'backup', 'Backup') as Backup;
+  return lastBackup.decode(bytes) as Backup;
 }
 
 export function decodeRestore(bytes: Uint8Array | undefined): Restore {
-  return decodeVeleroObject(bytes, 'restore', 'Restore') as Restore;
+  return lastRestore.decode(bytes) as Restore;
 }
 
 function decodeVeleroObject(bytes: Uint8Array | undefined, what: string, kind: string): KubeObject {

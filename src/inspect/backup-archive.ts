@@ -6,7 +6,7 @@
 // never read.
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { isJsonObject, parseJson } from '../host/json.ts';
+import { isJsonObject, parseJson } from '../shared/json.ts';
 import type { KubeObject } from '../velero/types.ts';
 import { readTarStream, TarError, type EntryChoice, type TarHeader } from './tar.ts';
 

@@ -4,6 +4,7 @@
 // the listing is confirmed with one GET (the object may have been created since), and that answer
 // is remembered too. Cached objects are frozen: they are shared between calls.
 import type { JsonObject, KubeObject } from '../velero/types.ts';
+import { deepFreeze } from '../shared/json.ts';
 import type { KubeApi, ObjectKey, PatchOptions, TypeKey } from './api.ts';
 
 /**
@@ -18,14 +19,6 @@ function typeKey(apiVersion: string, kind: string, namespace: string | undefined
 
 function objectKey(key: ObjectKey): string {
   return `${typeKey(key.apiVersion, key.kind, key.namespace)}|${key.name}`;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 export class ScopedKubeCache implements KubeApi {

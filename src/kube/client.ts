@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 // Type only: the library itself is loaded on the first API request (kubeconfig-loader.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
-import { isJsonObject, parseJson, stringifyJson } from '../host/json.ts';
+import { isJsonObject, parseJson, stringifyJson } from '../shared/json.ts';
 import type { JsonObject, KubeObject } from '../velero/types.ts';
 import type { KubeApi, KubeMetadataApi, ObjectKey, PatchOptions, TypeKey } from './api.ts';
 import { ScopedKubeCache } from './cache.ts';

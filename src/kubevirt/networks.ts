@@ -13,7 +13,7 @@
 // `netAttachDefName` (`namespace/name`, used by CNI plugins that refer to their own NAD, e.g.
 // OVN-Kubernetes) - at the top level as the reference plugin does, and in each entry of a conflist's
 // `plugins`.
-import { isJsonObject, parseJson, stringifyJson } from '../host/json.ts';
+import { isJsonObject, parseJson, stringifyJson } from '../shared/json.ts';
 import type { JsonObject, KubeObject, ResourceIdentifier } from '../velero/types.ts';
 import { MULTUS_GROUP, Resources } from './constants.ts';
 import { isNamespaceName, isObjectName } from './restore-vm.ts';

@@ -4,7 +4,7 @@
 //
 // Identifiers name the item as it is in the BACKUP (original namespace): Velero looks additional items up
 // in the backup by that name and applies --namespace-mappings itself.
-import { isJsonObject } from '../host/json.ts';
+import { isJsonObject } from '../shared/json.ts';
 import { resourceByPlural } from '../kube/resources.ts';
 import { backupIncludesNamespace, backupIncludesResource } from '../velero/filters.ts';
 import type { Backup, JsonObject, ResourceIdentifier, Restore } from '../velero/types.ts';

@@ -5,7 +5,7 @@
 // The decision has two moments because Velero restores a VM's additional items only after the action's
 // Execute has returned: at Execute the plugin knows what is already in the cluster, and only after the
 // additional items were restored does it know whether the backup held the revision.
-import { isJsonObject } from '../host/json.ts';
+import { isJsonObject } from '../shared/json.ts';
 import type { MissingRevisionPolicy } from '../config.ts';
 import type { JsonObject, JsonValue, KubeObject } from '../velero/types.ts';
 import { RevisionLabels } from './constants.ts';
@@ -98,7 +98,7 @@ export function revisionFromObject(revisionName: string, object: KubeObject, nam
   };
 }
 
-/** Deep equality of JSON values as parsed by src/host/json.ts (bigint and numbers compare by value). */
+/** Deep equality of JSON values as parsed by src/shared/json.ts (bigint and numbers compare by value). */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a)) {
     return Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));

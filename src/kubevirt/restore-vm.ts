@@ -1,7 +1,7 @@
 // Pure changes to a VirtualMachine (or a standalone VirtualMachineInstance) on its way back into a
 // cluster: which instance type / preference revisions it references, the established restore knobs
 // (run strategy, MAC addresses, firmware UUID), and removing what only the backup needed.
-import { isJsonObject } from '../host/json.ts';
+import { isJsonObject } from '../shared/json.ts';
 import type { JsonObject, JsonValue, KubeObject } from '../velero/types.ts';
 import { INSTANCETYPE_GROUP, Kinds, PluginAnnotations, PluginLabels } from './constants.ts';
 import { nameLabelValue, withoutPluginLabel } from './plugin-labels.ts';

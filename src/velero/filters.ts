@@ -76,6 +76,8 @@ function escapeRegExp(text: string): string {
 /** Velero's globStringSet: sorted entries; a pattern that does not compile ends the search (as in Velero). */
 class GlobSet {
   private readonly entries: string[];
+  /** Compiled on first match, in entry order; undefined where a pattern does not compile. */
+  private patterns: (RegExp | undefined)[] | undefined;
   constructor(entries: readonly string[]) {
     this.entries = [...new Set(entries)].sort();
   }
@@ -86,8 +88,8 @@ class GlobSet {
     return this.entries.includes(entry);
   }
   match(value: string): boolean {
-    for (const entry of this.entries) {
-      const re = globToRegExp(entry);
+    this.patterns ??= this.entries.map(globToRegExp);
+    for (const re of this.patterns) {
       if (re === undefined) return false;
       if (re.test(value)) return true;
     }
@@ -128,6 +130,32 @@ export function usesOldResourceFilters(backup: Backup): boolean {
  * ones are taken unless excluded.
  */
 export function backupIncludesResource(backup: Backup, resource: ResourceInfo): boolean {
+  return remembered(backup, `resource ${groupResourceString(resource)}`, () => includesResource(backup, resource));
+}
+
+/**
+ * Answers worked out for a frozen Backup (the one the host decodes once per backup, src/host/wire.ts):
+ * the same Backup comes with every call of a backup, and its filters are compiled once instead of on
+ * every call. A Backup that is not frozen may still change, so nothing is remembered for it.
+ */
+const answersByBackup = new WeakMap<Backup, Map<string, boolean>>();
+
+function remembered(backup: Backup, question: string, answer: () => boolean): boolean {
+  if (!Object.isFrozen(backup)) return answer();
+  let answers = answersByBackup.get(backup);
+  if (answers === undefined) {
+    answers = new Map();
+    answersByBackup.set(backup, answers);
+  }
+  let known = answers.get(question);
+  if (known === undefined) {
+    known = answer();
+    answers.set(question, known);
+  }
+  return known;
+}
+
+function includesResource(backup: Backup, resource: ResourceInfo): boolean {
   const spec = backup.spec ?? {};
   const typeName = groupResourceString(resource);
   if (usesOldResourceFilters(backup)) {
@@ -162,6 +190,10 @@ export function backupIncludesResource(backup: Backup, resource: ResourceInfo): 
  * the additional and related items plugins name, too (item_backupper's inclusion checks).
  */
 export function backupIncludesNamespace(backup: Backup, namespace: string): boolean {
+  return remembered(backup, `namespace ${namespace}`, () => includesNamespace(backup, namespace));
+}
+
+function includesNamespace(backup: Backup, namespace: string): boolean {
   const spec = backup.spec ?? {};
   if (new GlobSet(spec.excludedNamespaces ?? []).match(namespace)) return false;
   const includes = new GlobSet(spec.includedNamespaces ?? []);

@@ -2,7 +2,7 @@
 // Backup / Restore custom resources. Only the fields the plugin reads are typed; everything else is
 // carried through untouched.
 
-/** A JSON value as parsed losslessly: integers beyond 2^53 are bigint (see src/host/json.ts). */
+/** A JSON value as parsed losslessly: integers beyond 2^53 are bigint (see src/shared/json.ts). */
 export type JsonValue = null | boolean | number | bigint | string | JsonValue[] | JsonObject;
 export interface JsonObject {
   [key: string]: JsonValue;

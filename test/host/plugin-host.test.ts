@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pinnedRuntime } from '../../scripts/node-runtime.mjs';
-import { parseJson, stringifyJson } from '../../src/host/json.ts';
+import { parseJson, stringifyJson } from '../../src/shared/json.ts';
 import { decodeOperationId } from '../../src/host/operation-id.ts';
 import { StackType, StatusType } from '../../src/host/protos.ts';
 import { type LaunchedPlugin, TEST_BINARY, hclogViolation, launch } from './emulator.ts';

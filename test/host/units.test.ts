@@ -1,7 +1,10 @@
 // The host's pure pieces, as tables.
 import { describe, expect, it } from 'vitest';
 import { stackFramesOf, toServiceError } from '../../src/host/errors.ts';
-import { goTimestamp, logLevelFromArgs, parseLogLevel, silentLogger } from '../../src/host/logger.ts';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, goTimestamp, logLevelFromArgs, parseLogLevel, silentLogger } from '../../src/host/logger.ts';
 import { decodeOperationId, encodeOperationId } from '../../src/host/operation-id.ts';
 import { PluginRegistry, validatePluginName } from '../../src/host/registry.ts';
 
@@ -61,6 +64,50 @@ describe('log levels from Velero arguments', () => {
   });
   it("writes timestamps in Go's 2006-01-02T15:04:05.000000Z07:00 layout", () => {
     expect(goTimestamp(new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678)))).toBe('2026-01-02T03:04:05.678000Z');
+  });
+});
+
+describe('log lines (hclog JSON) with bound fields', () => {
+  function linesOf(level: 'info' | 'debug', write: (log: ReturnType<typeof createLogger>) => void): Record<string, string>[] {
+    const dir = mkdtempSync(join(tmpdir(), 'kvp-log-'));
+    try {
+      const fd = openSync(join(dir, 'log'), 'w');
+      write(createLogger(level, fd));
+      closeSync(fd);
+      return readFileSync(join(dir, 'log'), 'utf8').trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, string>);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('a line carries the fields bound by with() (nested) and its own; its own win; @-keys stay hclog\'s', () => {
+    const [line] = linesOf('info', (log) =>
+      log.with({ backup: 'b1', name: 'vm-1' }).with({ plugin: 'p' }).info('backing up', { name: 'other', '@level': 'error', count: 3 }),
+    );
+    expect(line).toMatchObject({ '@level': 'info', '@message': 'backing up', backup: 'b1', plugin: 'p', name: 'other', count: '3' });
+  });
+
+  it('bound fields do not leak from one request\'s logger to another, nor to the root', () => {
+    const lines = linesOf('info', (log) => {
+      log.with({ name: 'vm-1' }).info('one');
+      log.with({ restore: 'r1' }).info('two');
+      log.info('three');
+    });
+    expect(lines.map((l) => [l['@message'], l['name'], l['restore']])).toEqual([
+      ['one', 'vm-1', undefined],
+      ['two', undefined, 'r1'],
+      ['three', undefined, undefined],
+    ]);
+  });
+
+  it('lines below the level are not written', () => {
+    const lines = linesOf('info', (log) => {
+      log.with({ name: 'vm-1' }).debug('hidden');
+      log.with({ name: 'vm-1' }).trace('hidden too');
+      log.with({ name: 'vm-1' }).warn('shown');
+    });
+    expect(lines.map((l) => l['@message'])).toEqual(['shown']);
+    expect(linesOf('debug', (log) => log.with({ a: 'b' }).debug('now shown'))[0]).toMatchObject({ '@level': 'debug', a: 'b' });
   });
 });
 

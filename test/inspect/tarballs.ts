@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { stringifyJson } from '../../src/host/json.ts';
+import { stringifyJson } from '../../src/shared/json.ts';
 import type { KubeObject } from '../../src/velero/types.ts';
 
 const RESOURCES: Record<string, string> = {

@@ -6,7 +6,7 @@ import { readWorld } from '../../src/actions/backup-world.ts';
 import { planVmLookups } from '../../src/kubevirt/backup-graph.ts';
 import { selfDescribingVm } from '../../src/kubevirt/backup-vm-item.ts';
 import { decodeRevisionCopies, encodeRevisionCopies, revisionCopiesOf } from '../../src/kubevirt/revision-copy.ts';
-import { parseJson, stringifyJson } from '../../src/host/json.ts';
+import { parseJson, stringifyJson } from '../../src/shared/json.ts';
 import type { KubeObject } from '../../src/velero/types.ts';
 import { FixedCluster, loadScenario, type Scenario } from '../fixtures/scenarios.ts';
 
@@ -213,5 +213,22 @@ describe('the copies annotation: the in-backup record stays compatible', () => {
   it('a record that is not a boolean is malformed', () => {
     const bad = encodeRevisionCopies([copy]).replace('"dataGzipBase64"', '"inBackup":"yes","dataGzipBase64"');
     expect(() => decodeRevisionCopies(bad)).toThrow(/entry 0 is malformed/);
+  });
+});
+
+describe('the copies annotation: compressed data is remembered by its text', () => {
+  const copyOf = (cpu: number, name = `vm-it-${cpu}`) => ({ role: 'instancetype' as const, name, labels: {}, data: { spec: { cpu: { guest: cpu } } } });
+  it('VMs of the same type (same data, other names) get the same compressed bytes, and each decodes to its own copy', () => {
+    const first = encodeRevisionCopies([copyOf(2, 'vm-a-it')]);
+    const second = encodeRevisionCopies([copyOf(2, 'vm-b-it')]);
+    const gz = (annotation: string) => (JSON.parse(annotation) as { revisions: { dataGzipBase64: string }[] }).revisions[0]?.dataGzipBase64;
+    expect(gz(second)).toBe(gz(first));
+    expect(decodeRevisionCopies(second)).toEqual([copyOf(2, 'vm-b-it')]);
+  });
+  it('more distinct data than it remembers still encodes every copy right (oldest forgotten, none mixed up)', () => {
+    const many = Array.from({ length: 200 }, (_, i) => copyOf(i + 1));
+    for (const copy of many) expect(decodeRevisionCopies(encodeRevisionCopies([copy]))).toEqual([copy]);
+    // Again, now that the first ones were dropped and the last ones are remembered.
+    for (const copy of [...many].reverse()) expect(decodeRevisionCopies(encodeRevisionCopies([copy]))).toEqual([copy]);
   });
 });

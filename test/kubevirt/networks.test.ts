@@ -1,7 +1,7 @@
 // Multus network names and NetworkAttachmentDefinition configs under a restore's namespace mapping.
 import { describe, expect, it } from 'vitest';
 import { RestoreNadAction } from '../../src/actions/restore-nad-action.ts';
-import { parseJson } from '../../src/host/json.ts';
+import { parseJson } from '../../src/shared/json.ts';
 import { mappedNadReference, multusNetworks, nadWithMappedConfig, parseNetworkName, vmWithMappedNetworks } from '../../src/kubevirt/networks.ts';
 import { instanceSpecItems } from '../../src/kubevirt/restore-graph.ts';
 import type { KubeObject } from '../../src/velero/types.ts';

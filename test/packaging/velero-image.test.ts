@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseJson, stringifyJson } from '../../src/host/json.ts';
+import { parseJson, stringifyJson } from '../../src/shared/json.ts';
 import { hclogViolation } from '../host/emulator.ts';
 import { launchInRoot, runInRoot, veleroPodEnv } from './chroot.ts';
 import { BOOKWORM_VELERO_IMAGE, BULLSEYE_VELERO_IMAGE, type RootSpec, assembleRoot, debianPackages } from './rootfs.ts';

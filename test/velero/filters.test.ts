@@ -2,6 +2,7 @@
 // pkg/util/collections/includes_excludes.go and item_backupper.go are the authority).
 import { describe, expect, it } from 'vitest';
 import { resourceByPlural } from '../../src/kube/resources.ts';
+import { deepFreeze } from '../../src/shared/json.ts';
 import { backupIncludesResource, globToRegExp, resolveFilterEntry } from '../../src/velero/filters.ts';
 import { backupWith } from '../fixtures/scenarios.ts';
 import type { Backup } from '../../src/velero/types.ts';
@@ -93,5 +94,28 @@ describe('is a resource in the backup?', () => {
       if (info === undefined) throw new Error('resource table incomplete');
       expect(backupIncludesResource(backup, info)).toBe(expected);
     });
+    it(`${title} (a frozen Backup, as decoded from a request, asked twice)`, () => {
+      const info = R[resource];
+      if (info === undefined) throw new Error('resource table incomplete');
+      const frozen = deepFreeze(structuredClone(backup));
+      expect(backupIncludesResource(frozen, info)).toBe(expected);
+      expect(backupIncludesResource(frozen, info)).toBe(expected);
+    });
   }
+
+  it('a Backup that is not frozen is read again on every question (it may have changed)', () => {
+    const backup = backupWith({ excludedResources: ['pods'] });
+    const pods = R.pods;
+    if (pods === undefined) throw new Error('resource table incomplete');
+    expect(backupIncludesResource(backup, pods)).toBe(false);
+    backup.spec = { ...backup.spec, excludedResources: ['services'] };
+    expect(backupIncludesResource(backup, pods)).toBe(true);
+  });
+
+  it('answers for one frozen Backup are not given for another', () => {
+    const pods = R.pods;
+    if (pods === undefined) throw new Error('resource table incomplete');
+    expect(backupIncludesResource(deepFreeze(backupWith({ excludedResources: ['pods'] })), pods)).toBe(false);
+    expect(backupIncludesResource(deepFreeze(backupWith({ excludedResources: ['services'] })), pods)).toBe(true);
+  });
 });

@@ -1,3 +1,5 @@
+// JSON helpers shared by every layer (host, kube, kubevirt, inspect), so they sit below all of them.
+//
 // Lossless JSON for Kubernetes objects. Kubernetes int64 fields (resource quantities in bytes,
 // generations, observed sizes) can exceed 2^53; JSON.parse would round them and the item Velero
 // stores would silently differ from the cluster's. Integers that fit a double become numbers (so
@@ -57,4 +59,17 @@ export function stringifyJson(value: unknown): string {
 
 export function isJsonObject(value: unknown): value is Record<string, JsonValue> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof LosslessNumber);
+}
+
+/**
+ * Freezes a parsed JSON value and everything in it, so that one parsed object can be shared between
+ * calls (a per-backup cache, the Backup Velero sends with every call): a caller that tried to change
+ * it would throw instead of changing what the next caller reads.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJson, stringifyJson } from '../../src/host/json.ts';
+import { parseJson, stringifyJson } from '../../src/shared/json.ts';
 
 describe('lossless JSON', () => {
   it.each([
