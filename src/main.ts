@@ -45,7 +45,7 @@ const plugin = new PluginHost()
   // Listed only to Velero >= 1.15 (item blocks); same graph and cache as the VM backup action.
   .itemBlockAction(ActionNames.blockVm, () => new BlockVmAction(kube))
   .restoreItemAction(ActionNames.restoreControllerRevision, () => new RestoreControllerRevisionAction())
-  .reportOnExit((log) => log.info('Kubernetes API requests made by this plugin process', { ...kube.counts }));
+  .reportOnExit((log) => log.info('Kubernetes API requests made by this plugin process', { ...kube.counts, config: kube.configSource ?? 'not loaded' }));
 
 runFromCommandLine(plugin, {
   install: runInstall,

@@ -1,16 +1,19 @@
-// The plugin's only HTTP client for the Kubernetes API. Credentials come from
-// @kubernetes/client-node's KubeConfig (KUBECONFIG, ~/.kube/config or the pod's service account);
+// The plugin's only HTTP client for the Kubernetes API. Credentials come from KUBECONFIG,
+// ~/.kube/config or the pod's service account: read by cluster-access.ts for the usual shapes, and by
+// @kubernetes/client-node's KubeConfig for the rest (exec plugins, several files...);
 // requests are plain HTTPS made here so that bodies are parsed losslessly (int64 fields beyond 2^53
 // survive) and objects are never re-shaped by the library's typed models. Every request has a
 // deadline covering connection, headers and body, and is counted.
 import http from 'node:http';
 import https from 'node:https';
-// Type only: the library itself is loaded on the first API request (kubeconfig-loader.ts).
+// Type only: the library itself is loaded only when cluster-access.ts cannot read the configuration
+// (kubeconfig-loader.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isJsonObject, parseJson, stringifyJson } from '../shared/json.ts';
 import type { JsonObject, KubeObject } from '../velero/types.ts';
 import type { KubeApi, KubeMetadataApi, ObjectKey, PatchOptions, TypeKey } from './api.ts';
 import { ScopedKubeCache } from './cache.ts';
+import { readClusterAccess, SERVICE_ACCOUNT_DIR, type ClusterAccess } from './cluster-access.ts';
 import { checkNamespaceName, checkObjectName, KubeApiError } from './errors.ts';
 import { resourceForKind } from './resources.ts';
 import { userAgent } from './user-agent.ts';
@@ -18,7 +21,6 @@ import { userAgent } from './user-agent.ts';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Page size of LIST calls: bounds the size of one response while keeping the call count low. */
 export const LIST_PAGE_SIZE = 500;
-const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 /** Credentials (tokens from files or exec plugins) are re-read this often. */
 const AUTH_REFRESH_MS = 60_000;
 const USER_AGENT = userAgent();
@@ -78,7 +80,50 @@ interface ResourcePath {
 
 type Verb = 'get' | 'list' | 'create' | 'patch' | 'discovery';
 
-/** The library is loaded here, on first use, not at start-up: see kubeconfig-loader.ts. */
+/**
+ * Where requests go and the https.RequestOptions (Authorization header, agent with the TLS settings,
+ * basic auth) that client-node's applyToHTTPSOptions would make.
+ */
+interface Access {
+  source: ClusterAccess['source'] | 'client-node';
+  server: string;
+  requestOptions(): Promise<https.RequestOptions>;
+}
+
+function clientNodeAccess(kc: KubeConfig): Access {
+  return {
+    source: 'client-node',
+    // Empty when the configuration names no cluster: request() says so.
+    server: kc.getCurrentCluster()?.server ?? '',
+    requestOptions: async () => {
+      const options: https.RequestOptions = {};
+      await kc.applyToHTTPSOptions(options);
+      return options;
+    },
+  };
+}
+
+function plainAccess(access: ClusterAccess): Access {
+  return {
+    source: access.source,
+    server: access.server,
+    requestOptions: () => {
+      const { token, ...tls } = access.settings();
+      return Promise.resolve({
+        headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
+        agent: new https.Agent(tls),
+      });
+    },
+  };
+}
+
+/** The configuration read without client-node where possible (cluster-access.ts), else with it. */
+async function loadDefaultAccess(): Promise<Access> {
+  const plain = readClusterAccess();
+  return plain === undefined ? clientNodeAccess(await loadDefaultConfig()) : plainAccess(plain);
+}
+
+/** The library is loaded here, only when needed, never at start-up: see kubeconfig-loader.ts. */
 async function loadDefaultConfig(): Promise<KubeConfig> {
   const { newKubeConfig } = await import('./kubeconfig-loader.ts');
   const kc = newKubeConfig();
@@ -91,7 +136,7 @@ async function loadDefaultConfig(): Promise<KubeConfig> {
   // a plugin inside Velero wants: say so instead of failing later with "connection refused".
   if (cluster.server === 'http://localhost:8080' && !process.env['KUBECONFIG']) {
     throw new KubeApiError(
-      `no Kubernetes credentials found (no KUBECONFIG, no ~/.kube/config, no ${SERVICE_ACCOUNT_TOKEN})`,
+      `no Kubernetes credentials found (no KUBECONFIG, no ~/.kube/config, no ${SERVICE_ACCOUNT_DIR}/token)`,
     );
   }
   return kc;
@@ -101,18 +146,23 @@ export class KubeClient implements KubeApi, KubeMetadataApi {
   private readonly timeoutMs: number;
   private readonly cacheTtlMs: number;
   private readonly listPageSize: number;
-  private kubeConfig: KubeConfig | undefined;
+  private access: Access | undefined;
   private auth: { options: https.RequestOptions; at: number } | undefined;
   private sharedAgent: { tls: TlsSettings; agent: https.Agent } | undefined;
   private readonly discovered = new Map<string, Promise<ResourcePath>>();
   private readonly scopes = new Map<string, ScopedKubeCache>();
   readonly counts: RequestCounts = { total: 0, get: 0, list: 0, create: 0, patch: 0, discovery: 0 };
 
+  /** Where the cluster configuration came from; undefined until the first request loads it. */
+  get configSource(): Access['source'] | undefined {
+    return this.access?.source;
+  }
+
   constructor(options: KubeClientOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.cacheTtlMs = options.cacheTtlMs ?? 10 * 60_000;
     this.listPageSize = options.listPageSize ?? LIST_PAGE_SIZE;
-    this.kubeConfig = options.kubeConfig;
+    if (options.kubeConfig !== undefined) this.access = clientNodeAccess(options.kubeConfig);
   }
 
   /**
@@ -285,9 +335,8 @@ export class KubeClient implements KubeApi, KubeMetadataApi {
   private async authOptions(): Promise<https.RequestOptions> {
     const now = Date.now();
     if (this.auth !== undefined && now - this.auth.at < AUTH_REFRESH_MS) return this.auth.options;
-    this.kubeConfig ??= await loadDefaultConfig();
-    const options: https.RequestOptions = {};
-    await this.kubeConfig.applyToHTTPSOptions(options);
+    this.access ??= await loadDefaultAccess();
+    const options = await this.access.requestOptions();
     options.agent = this.keepAlive(options.agent);
     this.auth = { options, at: now };
     return options;
@@ -328,7 +377,7 @@ export class KubeClient implements KubeApi, KubeMetadataApi {
         { cause: err },
       );
     }
-    const server = this.kubeConfig?.getCurrentCluster()?.server;
+    const server = this.access?.server;
     if (!server) throw new KubeApiError('no Kubernetes API server configured');
     const url = new URL(server.replace(/\/+$/, '') + path);
     this.counts.total++;
