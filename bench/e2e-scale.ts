@@ -279,6 +279,8 @@ async function verify(cp: ControlPlane, ns: string, original: Map<string, Create
 interface Operation {
   seconds: number;
   phase: string;
+  /** CPU of the Velero server process itself during the operation (not its plugin processes). */
+  veleroCpuMs: number;
   /** undefined in the baseline run (no plugin of ours loaded). */
   plugin?: PluginFigures;
   audit: AuditCounts;
@@ -291,25 +293,43 @@ interface SizeRun {
   verified: string;
 }
 
+/**
+ * CPU (ms) the Velero server process has used so far, its own threads only (its plugin processes are
+ * its children and are not counted until they are reaped). Velero alone does the same work in every
+ * run, so its CPU from one run to the next shows how fast the machine was at the time.
+ */
+function veleroServerCpuMs(velero: Velero): number {
+  const server = velero.processes.filter((p) => p.name === 'velero').at(-1);
+  if (server === undefined) throw new Error('no velero server process');
+  const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime (fields 14 and 15 of the line), in clock ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 /** Backs `ns` up and restores it into `mapped` with this Velero; with our plugin its figures are read too. */
 async function backupAndRestore(velero: Velero, audit: AuditLog, ns: string, mapped: string, withPlugin: boolean): Promise<Omit<SizeRun, 'verified'>> {
   const backupName = `${mapped}-b`;
   let from = velero.logs().length;
   let auditFrom = audit.mark();
+  let cpuFrom = veleroServerCpuMs(velero);
   const backupSeconds = await timed(velero, ['backup', 'create', backupName, '--include-namespaces', ns, '--snapshot-volumes=false', '--wait']);
   const backupObject = await velero.waitForBackup(backupName);
+  const backupVeleroCpuMs = veleroServerCpuMs(velero) - cpuFrom;
   const backupPlugin = withPlugin ? pluginFigures(await operationLog(velero, from)) : undefined;
-  const backup: Operation = { seconds: backupSeconds, phase: phaseOf(backupObject), audit: audit.since(auditFrom), ...(backupPlugin ? { plugin: backupPlugin } : {}) };
+  const backup: Operation = { seconds: backupSeconds, phase: phaseOf(backupObject), veleroCpuMs: backupVeleroCpuMs, audit: audit.since(auditFrom), ...(backupPlugin ? { plugin: backupPlugin } : {}) };
   const backupItems = ((backupObject['status'] ?? {}) as { progress?: { itemsBackedUp?: number } }).progress?.itemsBackedUp ?? 0;
   log(`${ns} ${withPlugin ? 'with our plugin' : 'baseline'}: backup ${backup.phase} in ${backupSeconds.toFixed(1)} s (${backupItems} items); restoring into ${mapped}`);
 
   const restoreName = `${mapped}-r`;
   from = velero.logs().length;
   auditFrom = audit.mark();
+  cpuFrom = veleroServerCpuMs(velero);
   const restoreSeconds = await timed(velero, ['restore', 'create', restoreName, '--from-backup', backupName, '--namespace-mappings', `${ns}:${mapped}`, '--wait']);
   const restoreObject = await velero.waitForRestore(restoreName);
+  const restoreVeleroCpuMs = veleroServerCpuMs(velero) - cpuFrom;
   const restorePlugin = withPlugin ? pluginFigures(await operationLog(velero, from)) : undefined;
-  const restore: Operation = { seconds: restoreSeconds, phase: phaseOf(restoreObject), audit: audit.since(auditFrom), ...(restorePlugin ? { plugin: restorePlugin } : {}) };
+  const restore: Operation = { seconds: restoreSeconds, phase: phaseOf(restoreObject), veleroCpuMs: restoreVeleroCpuMs, audit: audit.since(auditFrom), ...(restorePlugin ? { plugin: restorePlugin } : {}) };
   log(`${ns} ${withPlugin ? 'with our plugin' : 'baseline'}: restore ${restore.phase} in ${restoreSeconds.toFixed(1)} s`);
   // KVP_BENCH_LOG_DIR=DIR keeps each Velero server's log (for timelines: where the wall time went).
   const logDir = process.env['KVP_BENCH_LOG_DIR'];
@@ -361,6 +381,8 @@ function operationRows(op: 'backup' | 'restore'): [string, (f: Figures) => strin
     [`${op} wall time with our plugin`, (f) => `${ours(f).seconds.toFixed(1)} s (**${ratio(ours(f).seconds, f.baseline[op].seconds)}**)`],
     [`${op}: CPU time of the plugin processes`, (f) => `${(plugin(f).cpuMs / 1000).toFixed(2)} s (${perVm(plugin(f).cpuMs, f.vms)} ms/VM)`],
     [`${op}: of it, system time / the main thread's`, (f) => `${(plugin(f).cpuSystemMs / 1000).toFixed(2)} / ${(plugin(f).cpuMainThreadMs / 1000).toFixed(2)} s`],
+    [`${op}: CPU time of the Velero server itself, alone / with our plugin (alone: the machine's speed at the time)`, (f) =>
+      `${(f.baseline[op].veleroCpuMs / 1000).toFixed(2)} / ${(ours(f).veleroCpuMs / 1000).toFixed(2)} s`],
     [`${op}: time inside our plugin (sum of calls)`, (f) => `${(plugin(f).callMs / 1000).toFixed(2)} s in ${plugin(f).calls} calls: ${methods(plugin(f))}`],
     [`${op}: API requests of the plugin, audit log (own counter)`, (f) =>
       `${ours(f).audit.plugin} (${perVm(ours(f).audit.plugin, f.vms, 3)}/VM; ${verbs(ours(f).audit.pluginByVerb)}) (${plugin(f).apiRequests})`],
