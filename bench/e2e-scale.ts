@@ -299,7 +299,7 @@ interface SizeRun {
  * run, so its CPU from one run to the next shows how fast the machine was at the time.
  */
 function veleroServerCpuMs(velero: Velero): number {
-  const server = velero.processes.filter((p) => p.name === 'velero').at(-1);
+  const server = velero.serverProcess();
   if (server === undefined) throw new Error('no velero server process');
   const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

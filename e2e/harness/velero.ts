@@ -64,6 +64,8 @@ export interface Velero {
   /** The velero server's log so far (plugin processes log through it). */
   logs(): string;
   processes: Proc[];
+  /** The running velero server process (a restart replaces it). */
+  serverProcess(): Proc | undefined;
   /** Restarts only the velero server (same store, same plugin dir). */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -334,6 +336,7 @@ export async function startVelero(cp: ControlPlane, opts: VeleroOptions): Promis
       waitForRestore: waitTerminal('Restore', getRestore),
       logs: () => readdirSync(dir).filter((f) => f.startsWith('velero-server-')).sort().map((f) => readFileSync(join(dir, f), 'utf8')).join(''),
       processes,
+      serverProcess: () => server,
       restart: async () => {
         if (server !== undefined) await server.stop();
         await startServer();
