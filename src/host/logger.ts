@@ -104,14 +104,19 @@ export function createLogger(level: LogLevel, fd = 2): Logger {
   return new PinoLogger(instance);
 }
 
-/** Reads `--log-level` in both Velero styles: `--log-level=debug` (>= 1.15) and `--log-level debug`. */
+/**
+ * Reads `--log-level` in both Velero styles: `--log-level=debug` (>= 1.15) and `--log-level debug`.
+ * Velero >= 1.15 hands its plugins its own server arguments, where the flag may appear more than once
+ * (a chart's default and a user's extra argument): Go's flag parsing keeps the last, and so does this.
+ */
 export function logLevelFromArgs(args: readonly string[]): LogLevel {
+  let level: LogLevel = 'info';
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
-    if (arg.startsWith('--log-level=')) return parseLogLevel(arg.slice('--log-level='.length));
-    if (arg === '--log-level') return parseLogLevel(args[i + 1]);
+    if (arg.startsWith('--log-level=')) level = parseLogLevel(arg.slice('--log-level='.length));
+    else if (arg === '--log-level') level = parseLogLevel(args[i + 1]);
   }
-  return 'info';
+  return level;
 }
 
 /** A logger that drops everything: for benchmarks and tests that do not look at logs. */

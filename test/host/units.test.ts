@@ -56,6 +56,9 @@ describe('log levels from Velero arguments', () => {
     [['--unknown', 'x'], 'info'],
     [[], 'info'],
     [['--log-level'], 'info'],
+    // Repeated (Velero >= 1.15 passes its server arguments on): the last one counts, as in Go.
+    [['--log-level=debug', '--features=', '--log-level=info'], 'info'],
+    [['--log-level', 'info', '--log-level=debug'], 'debug'],
   ] as const)('%j -> %s', (args, level) => {
     expect(logLevelFromArgs(args)).toBe(level);
   });
