@@ -98,6 +98,25 @@ describe('per-backup cache', () => {
     }).toThrow(TypeError);
   });
 
+  it('keeps objects without managedFields (nothing reads them; they are much of a listing) and everything else as it was', async () => {
+    const withFields = (name: string): KubeObject => ({
+      ...pvc(name),
+      metadata: { ...pvc(name).metadata, labels: { a: 'b' }, managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:metadata': {} } }] },
+      spec: { storageClassName: 'x' },
+    });
+    const cache = new ScopedKubeCache(new FixedCluster([withFields('a'), withFields('b')]));
+    const listed = await cache.get(key('a'));
+    const alone = await cache.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'ns1', name: 'missing' });
+    const selected = await cache.list({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'ns1' }, { labelSelector: 'a=b' });
+    expect(alone).toBeUndefined();
+    for (const object of [listed, ...selected]) {
+      expect(object?.metadata.managedFields).toBeUndefined();
+      expect(object?.metadata.labels).toEqual({ a: 'b' });
+      expect(object?.['spec']).toEqual({ storageClassName: 'x' });
+    }
+    expect(selected).toHaveLength(2);
+  });
+
   it('a write forgets the cached kind', async () => {
     const cluster = new FixedCluster([pvc('a')]);
     const cache = new ScopedKubeCache(cluster);
