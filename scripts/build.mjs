@@ -53,9 +53,13 @@ const DEBIAN_ARCH = {
   arm64: { debian: 'arm64', triplet: 'aarch64-linux-gnu', binutils: 'aarch64-linux-gnu-' },
 };
 
+/** A build that cannot go on; reported in one line by the top level, after main() has cleaned up. */
+class BuildError extends Error {}
+
 function fail(message) {
-  process.stderr.write(`build: error: ${message}\n`);
-  process.exit(1);
+  // Thrown, not process.exit(): an exit here skipped main()'s cleanup and left its ~110 MB work
+  // directory in /tmp on every failed build (two per `npm test`, from the build script's own tests).
+  throw new BuildError(message);
 }
 
 function info(message) {
@@ -407,4 +411,11 @@ async function main() {
   }
 }
 
-await main();
+try {
+  await main();
+} catch (err) {
+  if (!(err instanceof BuildError)) throw err;
+  process.stderr.write(`build: error: ${err.message}\n`);
+  // main()'s finally has run: its work directory is gone.
+  process.exit(1);
+}

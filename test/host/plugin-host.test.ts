@@ -469,10 +469,12 @@ describe('go-plugin services and lifecycle', () => {
   });
 
   it('puts its socket under PLUGIN_UNIX_SOCKET_DIR when Velero sets it', async () => {
-    const dir = (await import('node:fs')).mkdtempSync('/tmp/kvp-sock-');
+    const fs = await import('node:fs');
+    const dir = fs.mkdtempSync('/tmp/kvp-sock-');
     const plugin = await launch({ env: { PLUGIN_UNIX_SOCKET_DIR: dir } });
     expect(plugin.socketPath.startsWith(`${dir}/plugin`)).toBe(true);
     await plugin.shutdown();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('writes nothing on stdout after the handshake', async () => {

@@ -11,10 +11,17 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kvp-build-script-'));
 
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
+/** Runs the build with its own temporary directory, so that what a build leaves behind can be seen. */
 function build(args: string[]) {
-  const run = spawnSync(process.execPath, ['scripts/build.mjs', ...args], { cwd: repo, encoding: 'utf8', timeout: 300_000 });
+  const tmp = fs.mkdtempSync(path.join(work, 'tmp-'));
+  const run = spawnSync(process.execPath, ['scripts/build.mjs', ...args], {
+    cwd: repo,
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: { ...process.env, TMPDIR: tmp },
+  });
   if (run.error) throw run.error;
-  return run;
+  return { ...run, leftInTmp: fs.readdirSync(tmp) };
 }
 
 describe('scripts/build.mjs', () => {
@@ -40,6 +47,8 @@ describe('scripts/build.mjs', () => {
     expect(run.stderr).toMatch(/build: error: the bundle still requires kvp-no-such-optional-module at run time/);
     expect(run.status).toBe(1);
     expect(fs.existsSync(outdir)).toBe(false);
+    // Its work directory (the bundle so far) is removed on the way out.
+    expect(run.leftInTmp).toEqual([]);
   });
 
   it('refuses to write a file set that needs a newer glibc than the ceiling, and says which file needs what', () => {
@@ -50,5 +59,7 @@ describe('scripts/build.mjs', () => {
     expect(run.stderr).toMatch(/kubevirt-velero-plugin needs GLIBC_2\.28 > 2\.17/);
     expect(run.status).toBe(1);
     expect(fs.existsSync(outdir)).toBe(false);
+    // Its work directory (~110 MB: the bundle, the blob, the executable) is removed on the way out.
+    expect(run.leftInTmp).toEqual([]);
   });
 });
