@@ -19,6 +19,7 @@
 // KVP_BENCH_LOG_DIR=DIR keeps the Velero server logs there.
 // Sizes: KVP_BENCH_SIZES (default "100,1000"). Figures go to stdout and, with --record, into
 // BENCHMARKS.md under "## End-to-end scale (npm run bench:e2e)".
+import { cpuMsOfStat } from '../src/shared/proc-stat.ts';
 import { cpus, loadavg } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -301,10 +302,9 @@ interface SizeRun {
 function veleroServerCpuMs(velero: Velero): number {
   const server = velero.serverProcess();
   if (server === undefined) throw new Error('no velero server process');
-  const stat = readFileSync(`/proc/${server.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime (fields 14 and 15 of the line), in clock ticks of 10 ms.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  const cpu = cpuMsOfStat(`/proc/${server.pid}/stat`);
+  if (cpu === undefined) throw new Error(`cannot read the CPU time of the velero server (pid ${server.pid})`);
+  return cpu;
 }
 
 /** Backs `ns` up and restores it into `mapped` with this Velero; with our plugin its figures are read too. */

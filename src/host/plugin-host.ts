@@ -1,6 +1,7 @@
 // The go-plugin server side, as Velero's Go framework would run it: one gRPC server on a unique unix
 // socket, the handshake line on stdout once it is bound, Velero's services routed by plugin name,
 // go-plugin's controller/stdio/broker and the health service, and a prompt, clean exit on Shutdown.
+import { cpuMsOfStat } from '../shared/proc-stat.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -222,17 +223,9 @@ function cpuFigures(): Record<string, number> {
     cpuUserMs: Math.round(usage.user / 1000),
     cpuSystemMs: Math.round(usage.system / 1000),
   };
-  try {
-    // /proc/<pid>/task/<pid>/stat is the main thread; fields 14 and 15 (utime, stime) in clock ticks,
-    // counted after the ")" that closes the command name (which may contain spaces).
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    // USER_HZ is 100 on every Linux architecture Node supports.
-    if (Number.isFinite(ticks)) figures['cpuMainThreadMs'] = ticks * 10;
-  } catch {
-    // not Linux: no split
-  }
+  // The main thread's own stat (its thread id is the process id).
+  const mainThread = cpuMsOfStat(`/proc/self/task/${process.pid}/stat`);
+  if (mainThread !== undefined) figures['cpuMainThreadMs'] = mainThread;
   return figures;
 }
 
